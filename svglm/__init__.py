@@ -1,0 +1,1 @@
+"""svglm: train small transformers that draw."""

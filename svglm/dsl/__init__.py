@@ -1,0 +1,1 @@
+"""The compiler-facing language: atoms, the bundle and scene levels, lowering and the SVG compiler."""

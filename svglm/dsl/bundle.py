@@ -1,0 +1,80 @@
+"""The bundle level: routing and topology only (family, form, style knobs, counts).
+
+`parse_bundle` is strict: every knob exactly once, no unknown atom, no counter from another
+family, no count out of range. `print_bundle` writes the one canonical form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from svglm.dsl.atoms import Atom, DSLError, join_atoms, split_atoms
+from svglm.dsl.schema import FAMILIES, STYLE
+
+
+@dataclass(frozen=True)
+class Bundle:
+    family: str
+    form: str
+    style: tuple[tuple[str, str], ...]  # (knob, value) in STYLE order
+    counts: tuple[tuple[str, int], ...]  # (knob, n) in the family's order
+
+    def style_value(self, knob: str) -> str:
+        return dict(self.style)[knob]
+
+    def count(self, knob: str) -> int:
+        return dict(self.counts)[knob]
+
+
+def make_bundle(family: str, form: str, style: dict[str, str], counts: dict[str, int]) -> Bundle:
+    """Build a bundle from plain dicts, checking it the same way the parser does."""
+    atoms = [Atom("bundle"), Atom("family", family), Atom("form", form)]
+    atoms += [Atom(k, v) for k, v in style.items()] + [Atom(k, str(n)) for k, n in counts.items()]
+    return parse_bundle(join_atoms(atoms + [Atom("bundle", closing=True)]))
+
+
+def parse_bundle(text: str) -> Bundle:
+    atoms = split_atoms(text)
+    if len(atoms) < 2 or atoms[0] != Atom("bundle") or atoms[-1] != Atom("bundle", closing=True):
+        raise DSLError("a bundle starts with [bundle] and ends with [/bundle]")
+    seen: dict[str, str] = {}
+    for atom in atoms[1:-1]:
+        if atom.value is None or atom.closing:
+            raise DSLError(f"unexpected atom {atom} inside a bundle")
+        if atom.name in seen:
+            raise DSLError(f"duplicate atom {atom}")
+        seen[atom.name] = atom.value
+
+    family = FAMILIES.get(seen.pop("family", ""))
+    if family is None:
+        raise DSLError(f"missing or unknown family in {text[:80]!r}")
+    form = seen.pop("form", None)
+    if form not in family.forms:
+        raise DSLError(f"unknown form [form:{form}] for family {family.name}")
+    style = []
+    for knob, values in STYLE.items():
+        value = seen.pop(knob, None)
+        if value is None:
+            raise DSLError(f"missing [{knob}:...] atom")
+        if value not in values:
+            raise DSLError(f"unknown value [{knob}:{value}]")
+        style.append((knob, value))
+    counts = []
+    for knob, low, high in family.counts:
+        raw = seen.pop(knob, None)
+        if raw is None:
+            raise DSLError(f"missing [{knob}:N] atom for family {family.name}")
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise DSLError(f"[{knob}:{raw}] out of range {low}..{high} for family {family.name}")
+        counts.append((knob, int(raw)))
+    if seen:
+        knob, value = next(iter(seen.items()))
+        raise DSLError(f"atom [{knob}:{value}] does not belong to family {family.name}")
+    return Bundle(family.name, form, tuple(style), tuple(counts))
+
+
+def print_bundle(bundle: Bundle) -> str:
+    atoms = [Atom("bundle"), Atom("family", bundle.family), Atom("form", bundle.form)]
+    atoms += [Atom(k, v) for k, v in bundle.style]
+    atoms += [Atom(k, str(n)) for k, n in bundle.counts]
+    return join_atoms(atoms + [Atom("bundle", closing=True)])
