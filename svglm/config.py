@@ -1,0 +1,165 @@
+"""run.yaml: one file says everything about a run. Pydantic models, loading with readable errors, presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A run.yaml problem, phrased as `run.yaml: stages[1].tokens must be > 0 (got 0)`."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskConfig(Strict):
+    name: Literal["scene"] = "scene"
+    level: Literal["bundle", "scene"] = "bundle"
+    families: list[str] = Field(default_factory=lambda: ["memory_map", "timeline", "system_diagram"])
+    surfaces: list[Literal["explicit", "routebook"]] = Field(
+        default_factory=lambda: ["explicit", "routebook"])
+    holdout_fraction: float = Field(0.12, gt=0, lt=0.5)
+
+
+class DataConfig(Strict):
+    train: int = Field(20000, gt=0, description="rows in the train split")
+    dev: int = Field(400, gt=0)
+    test: int = Field(400, gt=0)
+    holdout: int = Field(400, gt=0, description="rows made of attribute combinations unseen in train")
+    probe_visible: int = Field(48, ge=1, description="probe cases drawn from test")
+    probe_hidden: int = Field(48, ge=1, description="probe cases drawn from holdout")
+    min_coverage: int = Field(10, ge=0, description="QC: each attribute value needs this many train rows")
+
+    @model_validator(mode="after")
+    def _probe_fits(self) -> DataConfig:
+        if self.probe_visible > self.test or self.probe_hidden > self.holdout:
+            raise ValueError("probe_visible/probe_hidden cannot exceed the test/holdout sizes")
+        return self
+
+
+class TokenizerConfig(Strict):
+    vocab_size: int = Field(512, ge=300, description="BPE vocabulary including reserved atoms")
+
+
+class ModelSection(Strict):
+    family: Literal["llama", "qwen3"] = "qwen3"
+    n_layer: int = Field(3, gt=0)
+    d_model: int = Field(192, gt=0)
+    n_head: int = Field(6, gt=0)
+    n_kv_head: int = Field(2, gt=0)
+    d_ff: int = Field(512, gt=0)
+    seq_len: int = Field(128, gt=0, description="context length; rows are packed into windows of it")
+    rope_theta: float = 10000.0
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> ModelSection:
+        if self.d_model % self.n_head or self.n_head % self.n_kv_head:
+            raise ValueError("d_model must divide by n_head, and n_head by n_kv_head")
+        return self
+
+
+class StageConfig(Strict):
+    name: str
+    tokens: int = Field(gt=0, description="token budget: optimizer steps x batch x accum x seq_len")
+    lr: float = Field(3e-3, gt=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)
+    warmup_steps: int = Field(50, ge=0)
+    batch_size: int = Field(32, gt=0)
+    grad_accum: int = Field(1, gt=0)
+    weight_decay: float = Field(0.1, ge=0)
+    grad_clip: float = Field(1.0, gt=0)
+    loss: Literal["all", "target"] = Field("all", description="'target' masks the loss to target tokens (SFT)")
+    max_epochs: float | None = Field(None, gt=0, description="plan FAILs if the budget needs more epochs")
+
+
+class TrainConfig(Strict):
+    log_every: int = Field(10, gt=0)
+    checkpoint_every: int = Field(200, gt=0, description="steps between resumable checkpoints")
+    memory_limit_gb: float = Field(16.0, gt=0, description="plan FAILs above this estimate")
+    threads: int = Field(0, ge=0, description="torch CPU threads; 0 = torch's default")
+
+
+class ProbeConfig(Strict):
+    max_tokens: int = Field(64, gt=0, description="decode budget per case")
+    batch_size: int = Field(64, gt=0)
+    stop_at_close: bool = Field(False, description="stop at the closing atom, not only at <|eos|>; "
+                                "off by default so that dirty tails are measured")
+
+
+class RunConfig(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    preset: str = "custom"
+    seed: int = 1234
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    model: ModelSection = Field(default_factory=ModelSection)
+    stages: list[StageConfig] = Field(min_length=1)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    probe: ProbeConfig = Field(default_factory=ProbeConfig)
+
+
+def _demo(name: str) -> RunConfig:
+    """Bundle targets from explicit and routebook prompts, Qwen3-style 3 x 192 decoder.
+
+    Sizes were chosen by measurement on a 2-core CPU (see README, 'The demo run')."""
+    return RunConfig(
+        name=name, preset="demo",
+        stages=[
+            StageConfig(name="pretrain", tokens=1_200_000, lr=3e-3, warmup_steps=30, loss="all"),
+            StageConfig(name="sft", tokens=1_200_000, lr=1.5e-3, warmup_steps=10, loss="target"),
+        ],
+    )
+
+
+def _tiny(name: str) -> RunConfig:
+    """Seconds-long end-to-end run for tests and smoke checks; it trains, but learns little."""
+    return RunConfig(
+        name=name, preset="tiny",
+        data=DataConfig(train=300, dev=30, test=30, holdout=30, probe_visible=6, probe_hidden=6,
+                        min_coverage=1),
+        tokenizer=TokenizerConfig(vocab_size=320),
+        model=ModelSection(n_layer=1, d_model=32, n_head=2, n_kv_head=1, d_ff=64, seq_len=64),
+        stages=[StageConfig(name="pretrain", tokens=8 * 64 * 6, batch_size=8, warmup_steps=2),
+                StageConfig(name="sft", tokens=8 * 64 * 4, batch_size=8, warmup_steps=1, loss="target")],
+        train=TrainConfig(log_every=1, checkpoint_every=3),
+        probe=ProbeConfig(max_tokens=24, batch_size=8),
+    )
+
+
+PRESETS = {"demo": _demo, "tiny": _tiny}
+
+
+def preset(name: str, run_name: str) -> RunConfig:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+    return PRESETS[name](run_name)
+
+
+def _format_error(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+    got = f" (got {first['input']!r})" if "input" in first and not isinstance(first["input"], dict) else ""
+    return f"{source}: {where or 'config'}: {first['msg']}{got}"
+
+
+def load_config(path: Path) -> RunConfig:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
+    try:
+        return RunConfig.model_validate(raw or {})
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, path.name)) from None
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

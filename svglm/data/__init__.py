@@ -1,0 +1,1 @@
+"""Dataset building: generation or import, splits, QC, coverage and profile artifacts."""

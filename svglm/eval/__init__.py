@@ -1,0 +1,1 @@
+"""Probes: run the contract, score every case, aggregate rates and explain the misses."""

@@ -1,0 +1,1 @@
+"""Sampling: batched, KV-cached decoding with per-row stop rules."""

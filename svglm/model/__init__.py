@@ -1,0 +1,1 @@
+"""One readable decoder with family presets."""

@@ -1,0 +1,1 @@
+"""Static, offline HTML: one report per run and a hub over all runs."""

@@ -1,0 +1,71 @@
+"""report.html for one run and index.html over all runs: static files, readable offline.
+
+Model-made SVG is only ever shown as an <img> with a data URI, never inlined, so it cannot run
+script or reach the page. Every other value goes through Jinja's autoescaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from svglm.report.plots import ledger_plot
+from svglm.runs import RunDir, atomic_write_text, list_runs, read_json
+
+_env = Environment(loader=PackageLoader("svglm", "report/templates"),
+                   autoescape=select_autoescape(["html"]))
+
+
+def svg_data_uri(svg: str | None) -> str | None:
+    if not svg:
+        return None
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode()
+
+
+def _maybe(path: Path) -> Any:
+    return read_json(path) if path.exists() else None
+
+
+def report_context(run: RunDir) -> dict[str, Any]:
+    ledger = []
+    if run.ledger.exists():
+        ledger = [json.loads(ln) for ln in run.ledger.read_text().splitlines() if ln.strip()]
+    cases = []
+    cases_path = run.probe / "cases.jsonl"
+    if cases_path.exists():
+        for line in cases_path.read_text().splitlines():
+            c = json.loads(line)
+            c["expected_img"], c["svg_img"] = svg_data_uri(c["expected_svg"]), svg_data_uri(c["svg"])
+            cases.append(c)
+    return {
+        "name": run.name, "config": run.config_path.read_text(),
+        "plan": _maybe(run.plan), "summary": _maybe(run.train_summary),
+        "qc": _maybe(run.dataset / "dataset_qc.json"),
+        "profile": _maybe(run.dataset / "dataset_profile.json"),
+        "roundtrip": _maybe(run.tokenizer / "tokenizer_roundtrip.json"),
+        "manifest": _maybe(run.tokenizer / "tokenizer_manifest.json"),
+        "probe": _maybe(run.probe / "probe_report.json"),
+        "autopsy": _maybe(run.probe / "autopsy.json"),
+        "plot": ledger_plot(ledger), "cases": cases,
+        "rate_keys": ["n", "exact", "materialized_exact", "svg_exact", "valid", "valid_svg",
+                      "renderable", "dirty_tail", "budget_truncated"],
+    }
+
+
+def build_report(run: RunDir) -> Path:
+    html = _env.get_template("report.html").render(**report_context(run))
+    atomic_write_text(run.report, html)
+    return run.report
+
+
+def build_hub(root: Path) -> Path:
+    runs = [r for r in list_runs(root) if (root / r["name"]).is_dir()]
+    for r in runs:
+        r["has_report"] = (root / r["name"] / "report.html").exists()
+    out = root / "index.html"
+    atomic_write_text(out, _env.get_template("hub.html").render(runs=runs))
+    return out

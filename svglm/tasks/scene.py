@@ -1,0 +1,175 @@
+"""The scene task: diagrams and infographics through the bundle and scene DSL levels.
+
+Prompt surfaces:
+* explicit  - the prompt names every target value, in a shuffled order; the model must
+              canonicalize (order, completeness) and close the block.
+* routebook - `[intent] [topic:..] [goal:..] [audience:..] [/intent]` names what the picture is
+              for; the model must route topic -> family, goal -> form, audience -> density.
+
+The hidden holdout is made of (family, form, theme, tone) combinations that never occur in
+train, so it measures composition, not recall.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from svglm.dsl.atoms import Atom, join_atoms
+from svglm.dsl.bundle import Bundle, make_bundle, parse_bundle, print_bundle
+from svglm.dsl.compiler import compile_scene
+from svglm.dsl.content import DEFAULT_CONTENT
+from svglm.dsl.lower import lower
+from svglm.dsl.scene import parse_scene, print_scene
+from svglm.dsl.schema import FAMILIES, STYLE, closed_atoms
+from svglm.tasks.base import Example, GeneratedData
+
+# The routebook: what an intent means. Two topics per family so routing is not a copy.
+TOPICS = {
+    "gpu_memory": "memory_map", "cache_layout": "memory_map",
+    "release_history": "timeline", "project_roadmap": "timeline",
+    "data_pipeline": "system_diagram", "build_system": "system_diagram",
+}
+GOALS = {
+    "classify_regions": "typed_regions", "show_allocation": "arena_sections",
+    "show_layers": "layer_stack", "mark_milestones": "milestone_chain",
+    "walk_stages": "stage_sequence", "trace_flow": "linear_pipeline",
+    "show_build": "build_path", "explain_choice": "selection_path",
+}
+AUDIENCES = {"engineers": "compact", "team": "balanced", "executives": "airy"}
+SURFACES = ("explicit", "routebook")
+LEVELS = ("bundle", "scene")
+COMBO_KNOBS = ("family", "form", "theme", "tone")
+
+
+class SceneTask:
+    name = "scene"
+
+    def __init__(self, level: str = "bundle", families: list[str] | None = None,
+                 surfaces: list[str] | None = None, holdout_fraction: float = 0.12):
+        if level not in LEVELS:
+            raise ValueError(f"scene level must be one of {LEVELS} (got {level!r})")
+        self.level = level
+        self.families = list(families or FAMILIES)
+        unknown = [f for f in self.families if f not in FAMILIES]
+        if unknown:
+            raise ValueError(f"unknown families {unknown} (known: {sorted(FAMILIES)})")
+        self.surfaces = list(surfaces or SURFACES)
+        if any(s not in SURFACES for s in self.surfaces):
+            raise ValueError(f"scene surfaces must come from {SURFACES} (got {self.surfaces})")
+        self.holdout_fraction = holdout_fraction
+        self.opener, self.closer = f"[{level}]", f"[/{level}]"
+
+    # -- vocabulary ---------------------------------------------------------------------------
+    def reserved_atoms(self) -> list[str]:
+        atoms = closed_atoms() + ["[intent]", "[/intent]"]
+        atoms += [f"[topic:{t}]" for t in TOPICS] + [f"[goal:{g}]" for g in GOALS]
+        return atoms + [f"[audience:{a}]" for a in AUDIENCES]
+
+    # -- generation ---------------------------------------------------------------------------
+    def _combos(self) -> list[tuple[str, ...]]:
+        return [(f, form, theme, tone) for f in self.families for form in FAMILIES[f].forms
+                for theme in STYLE["theme"] for tone in STYLE["tone"]]
+
+    def _holdout(self, rng: random.Random) -> set[tuple[str, ...]]:
+        combos = self._combos()
+        n = max(1, round(len(combos) * self.holdout_fraction))
+        while True:  # keep every single value visible in train: only the combination is new
+            held = set(rng.sample(combos, n))
+            seen = [c for c in combos if c not in held]
+            if all({c[i] for c in seen} == {c[i] for c in combos} for i in range(len(COMBO_KNOBS))):
+                return held
+
+    def _random_bundle(self, rng: random.Random, combo: tuple[str, ...]) -> Bundle:
+        family, form, theme, tone = combo
+        style = {"theme": theme, "tone": tone, "density": rng.choice(STYLE["density"]),
+                 "background": rng.choice(STYLE["background"])}
+        counts = {k: rng.randint(lo, hi) for k, lo, hi in FAMILIES[family].counts}
+        return make_bundle(family, form, style, counts)
+
+    def _prompt(self, rng: random.Random, bundle: Bundle, surface: str) -> str:
+        counts = [Atom(k, str(n)) for k, n in bundle.counts]
+        if surface == "explicit":
+            atoms = [Atom("family", bundle.family), Atom("form", bundle.form)]
+            atoms += [Atom(k, v) for k, v in bundle.style] + counts
+            rng.shuffle(atoms)
+            head: list[Atom] = []
+        else:
+            topic = rng.choice([t for t, f in TOPICS.items() if f == bundle.family])
+            goal = next(g for g, form in GOALS.items() if form == bundle.form)
+            audience = next(a for a, d in AUDIENCES.items() if d == bundle.style_value("density"))
+            head = [Atom("intent"), Atom("topic", topic), Atom("goal", goal),
+                    Atom("audience", audience), Atom("intent", closing=True)]
+            atoms = [Atom(k, v) for k, v in bundle.style if k != "density"] + counts
+            rng.shuffle(atoms)
+        return join_atoms([Atom("task", "scene"), *head, *atoms, Atom("OUT")])
+
+    def _target(self, bundle: Bundle) -> str:
+        return print_bundle(bundle) if self.level == "bundle" else print_scene(lower(bundle))
+
+    def generate(self, seed: int, sizes: dict[str, int]) -> GeneratedData:
+        rng = random.Random(seed)
+        held = self._holdout(rng)
+        seen_combos = [c for c in self._combos() if c not in held]
+        held_combos = sorted(held)
+        splits: dict[str, list[Example]] = {}
+        used: set[str] = set()  # rows are unique across all splits
+        for split in ("train", "dev", "test", "holdout"):
+            pool = held_combos if split == "holdout" else seen_combos
+            rows: list[Example] = []
+            attempts = 0
+            while len(rows) < sizes[split]:
+                attempts += 1
+                if attempts > 50 * sizes[split] + 1000:
+                    raise ValueError(f"cannot make {sizes[split]} unique {split} rows; lower the size")
+                combo = rng.choice(pool)
+                surface = self.surfaces[len(rows) % len(self.surfaces)]
+                bundle = self._random_bundle(rng, combo)
+                ex = Example(self._prompt(rng, bundle, surface), self._target(bundle),
+                             bundle.family, bundle.form, surface, combo)
+                if ex.row() in used:
+                    continue
+                used.add(ex.row())
+                rows.append(ex)
+            splits[split] = rows
+        return GeneratedData(splits, {f: DEFAULT_CONTENT[f] for f in self.families}, held_combos)
+
+    # -- checking and compiling ---------------------------------------------------------------
+    def _parse(self, block: str) -> Bundle | Any:
+        return parse_bundle(block) if self.level == "bundle" else parse_scene(block)
+
+    def canonical(self, block: str) -> str:
+        parsed = self._parse(block)
+        return print_bundle(parsed) if self.level == "bundle" else print_scene(parsed)
+
+    def materialize(self, canonical_block: str) -> str:
+        if self.level == "scene":
+            return canonical_block
+        return print_scene(lower(parse_bundle(canonical_block)))
+
+    def compile_svg(self, canonical_block: str, content: dict[str, Any]) -> str:
+        scene = parse_scene(self.materialize(canonical_block))
+        return compile_scene(scene, content[scene.family])
+
+    def classify_miss(self, canonical_block: str, expected: str) -> str:
+        got, want = self._parse(canonical_block), self._parse(expected)
+        if got.family != want.family:
+            return "family_miss"
+        if got.form != want.form:
+            return "form_miss"
+        if got.style != want.style:
+            return "style_miss"
+        if self.level == "bundle":
+            return "topology_miss"
+        got_kinds = [c.kind for c in got.components]
+        return "topology_miss" if got_kinds != [c.kind for c in want.components] else "content_miss"
+
+    def coverage_keys(self, example: Example) -> list[str]:
+        bundle = parse_bundle(example.target) if self.level == "bundle" else None
+        keys = [f"family:{example.family}", f"form:{example.form}", f"surface:{example.surface}"]
+        if bundle is not None:
+            keys += [f"{k}:{v}" for k, v in bundle.style] + [f"{k}:{n}" for k, n in bundle.counts]
+        else:
+            scene = parse_scene(example.target)
+            keys += [f"{k}:{v}" for k, v in scene.style]
+        return keys

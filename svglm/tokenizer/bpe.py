@@ -1,0 +1,84 @@
+"""Byte-level BPE built from `tokenizers` parts, with every closed-set DSL atom reserved.
+
+Atoms are added tokens that carry their leading space (" [family:timeline]"), because in a
+row every atom follows a space: one token per atom, and the spaces between atoms cost nothing.
+Rows are encoded as `<|bos|>` + body + `<|eos|>` with the markers as special-token ids, so the
+saved `tokenizer.json` loads unchanged in any Hugging Face compatible runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from svglm.dsl.atoms import BOS, EOS, PAD
+
+SPECIALS = [PAD, BOS, EOS]
+ROW_HEAD, ROW_TAIL = f"{BOS} ", f" {EOS}"
+
+
+class RowFormatError(ValueError):
+    pass
+
+
+def row_body(row: str) -> str:
+    """`<|bos|> A B <|eos|>` -> ` A B` (the body keeps the space before its first atom)."""
+    if not (row.startswith(ROW_HEAD) and row.endswith(ROW_TAIL)):
+        raise RowFormatError(f"a row must look like '{BOS} ... {EOS}': {row[:60]!r}")
+    return row[len(BOS):-len(ROW_TAIL)]
+
+
+class SvglmTokenizer:
+    def __init__(self, tok: Tokenizer):
+        self.tok = tok
+        self.pad_id, self.bos_id, self.eos_id = (tok.token_to_id(t) for t in SPECIALS)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tok.get_vocab_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.tok.decode(list(ids), skip_special_tokens=False)
+
+    def encode_row(self, row: str) -> list[int]:
+        return [self.bos_id, *self.encode(row_body(row)), self.eos_id]
+
+    def decode_row(self, ids: list[int]) -> str:
+        if len(ids) < 2 or ids[0] != self.bos_id or ids[-1] != self.eos_id:
+            return self.decode(ids)
+        return f"{BOS}{self.decode(ids[1:-1])}{ROW_TAIL}"
+
+    def encode_prompt(self, prompt: str) -> list[int]:
+        """Ids for `<|bos|> PROMPT`, exactly the prefix of the encoded row."""
+        return [self.bos_id, *self.encode(" " + prompt)]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        from svglm.runs import atomic_write_text
+
+        atomic_write_text(path, self.tok.to_str(pretty=True))
+
+    @classmethod
+    def load(cls, path: Path) -> SvglmTokenizer:
+        return cls(Tokenizer.from_file(str(path)))
+
+
+def train_bpe(rows: Iterable[str], atoms: list[str], vocab_size: int) -> SvglmTokenizer:
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIALS])
+    tok.add_tokens([AddedToken(" " + a, normalized=False) for a in atoms])
+    # The trainer does not count tokens added above, so budget the merges for what is left.
+    trainer = trainers.BpeTrainer(
+        vocab_size=max(vocab_size - len(atoms), 0), show_progress=False, special_tokens=SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    # The special markers are stripped: BPE merges are learned from row bodies only.
+    tok.train_from_iterator((row_body(r) for r in rows), trainer)
+    return SvglmTokenizer(tok)

@@ -1,0 +1,44 @@
+"""The tokenizer step: train BPE on the train split, then gate it (roundtrip, atom audit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from svglm.config import RunConfig
+from svglm.data.build import SPLITS, read_rows, task_for
+from svglm.runs import RunDir, atomic_write_json
+from svglm.tokenizer.bpe import SvglmTokenizer, train_bpe
+from svglm.tokenizer.gates import atom_audit, roundtrip
+
+
+class TokenizerGateError(RuntimeError):
+    """The tokenizer does not reproduce the corpus exactly or splits a reserved atom."""
+
+
+def build_tokenizer(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
+    atoms = task_for(cfg).reserved_atoms()
+    tok = train_bpe(read_rows(run, "train"), atoms, cfg.tokenizer.vocab_size)
+    tok.save(run.tokenizer / "tokenizer.json")
+    return gate_tokenizer(run, cfg, tok)
+
+
+def gate_tokenizer(run: RunDir, cfg: RunConfig, tok: SvglmTokenizer) -> dict[str, Any]:
+    """Check a saved tokenizer against the whole corpus; raises with the first bad row shown."""
+    atoms = task_for(cfg).reserved_atoms()
+    rows = [r for split in SPLITS for r in read_rows(run, split)]
+    rt = roundtrip(tok, rows)
+    audit = atom_audit(tok, atoms)
+    manifest = {"schema": "svglm.tokenizer_manifest/1", "kind": "byte_level_bpe",
+                "vocab_size": tok.vocab_size, "reserved_atoms": len(atoms),
+                "special_tokens": {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id},
+                "roundtrip_exact": rt["exact"], "atom_audit": audit["verdict"]}
+    atomic_write_json(run.tokenizer / "tokenizer_roundtrip.json", rt)
+    atomic_write_json(run.tokenizer / "atom_audit.json", audit)
+    atomic_write_json(run.tokenizer / "tokenizer_manifest.json", manifest)
+    if not rt["exact"]:
+        m = rt["first_mismatch"]
+        raise TokenizerGateError(f"tokenizer roundtrip is not exact: row {m['index']} differs at "
+                                 f"char {m['at_char']}: {m['row'][:70]!r} -> {m['decoded'][:70]!r}")
+    if audit["verdict"] != "PASS":
+        raise TokenizerGateError(f"atoms split into several tokens: {list(audit['split'])[:5]}")
+    return manifest
