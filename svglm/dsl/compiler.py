@@ -16,11 +16,11 @@ from xml.sax.saxutils import escape, quoteattr
 from svglm.dsl.content import ContentPack, resolve
 from svglm.dsl.palette import Palette, palette
 from svglm.dsl.scene import Scene
+from svglm.dsl.textmetrics import text_width
 
 W, H = 960, 600
 MARGIN = 48
-FONT = "Inter, 'DejaVu Sans', Arial, sans-serif"
-CHAR_W = 0.56  # average glyph advance as a fraction of font size, for wrapping
+FONT = "Inter, 'DejaVu Sans', sans-serif"
 DENSITY = {  # gap between nodes, padding inside them, body font size
     "compact": (12, 8, 12),
     "balanced": (20, 12, 13),
@@ -35,22 +35,26 @@ def num(x: float) -> str:
     return "0" if s == "-0" else s
 
 
-def wrap(text: str, width: float, size: float, max_lines: int) -> list[str]:
+def wrap(text: str, width: float, size: float, max_lines: int, bold: bool = False) -> list[str]:
     """Greedy word wrap to `width` pixels; overflow is cut with '...' on the last line."""
     if max_lines <= 0:
         return []
-    max_chars = max(3, int(width // (size * CHAR_W)))
+
+    def fits(s: str) -> bool:
+        return text_width(s, size, bold) <= width
+
     lines: list[str] = []
     line = ""
     for word in text.split():
-        while len(word) > max_chars:  # hard-cut words longer than a line
+        while not fits(word):  # hard-cut words longer than a line
+            cut = max(1, next(i for i in range(len(word), 0, -1) if fits(word[:i]) or i == 1))
             if line:
                 lines.append(line)
                 line = ""
-            lines.append(word[:max_chars])
-            word = word[max_chars:]
+            lines.append(word[:cut])
+            word = word[cut:]
         candidate = f"{line} {word}".strip()
-        if len(candidate) <= max_chars:
+        if fits(candidate):
             line = candidate
         else:
             lines.append(line)
@@ -59,14 +63,17 @@ def wrap(text: str, width: float, size: float, max_lines: int) -> list[str]:
         lines.append(line)
     if len(lines) > max_lines:
         lines = lines[:max_lines]
-        lines[-1] = lines[-1][: max_chars - 3].rstrip() + "..."
+        last = lines[-1]
+        while last and not fits(last + "..."):
+            last = last[:-1]
+        lines[-1] = last.rstrip() + "..."
     return lines
 
 
-def fit_size(text: str, width: float, size: float, smallest: float = 9) -> float:
+def fit_size(text: str, width: float, size: float, bold: bool = True, smallest: float = 9) -> float:
     """The largest font size (down to `smallest`) at which the longest word fits in `width`."""
-    longest = max((len(w) for w in text.split()), default=1)
-    while size > smallest and longest * size * CHAR_W > width:
+    longest = max(text.split(), key=lambda w: text_width(w, 1, bold), default="")
+    while size > smallest and text_width(longest, size, bold) > width:
         size -= 1
     return size
 
@@ -163,7 +170,7 @@ class Canvas:
         head = fit_size(label, inner, self.fs + 2)
         text_top = box.y + self.pad + head
         room = box.bottom - self.pad - text_top  # vertical room left for the detail lines
-        title_lines = wrap(label, inner, head, 1 if room < head * 2.5 else 2)
+        title_lines = wrap(label, inner, head, 1 if room < head * 2.5 else 2, bold=True)
         self.text(box.x + self.pad, text_top, title_lines, head, self.pal.ink, "700")
         if detail:
             top = text_top + len(title_lines) * head * 1.25 + 2
@@ -200,7 +207,7 @@ class Canvas:
 
     def header(self) -> None:
         for comp in self.scene.of_kind("title"):
-            self.text(MARGIN, 64, wrap(str(self.value(comp.path)), W - 2 * MARGIN, 28, 1), 28,
+            self.text(MARGIN, 64, wrap(str(self.value(comp.path)), W - 2 * MARGIN, 28, 1, bold=True), 28,
                       self.pal.ink, "700")
         for comp in self.scene.of_kind("subtitle"):
             self.text(MARGIN, 94, wrap(str(self.value(comp.path)), W - 2 * MARGIN, 15, 1), 15,
@@ -254,7 +261,7 @@ def _memory_map(cv: Canvas) -> None:
             y1, y2 = boxes[b.arg("from")].y + 4, boxes[b.arg("to")].bottom - 4
             cv.add(f'<path d="M {num(bx)} {num(y1)} H {num(bx + 10)} V {num(y2)} H {num(bx)}" '
                    f'fill="none" stroke="{pal.accent(j)}" stroke-width="2" data-bracket="{j}"/>')
-            cv.text(bx + 18, (y1 + y2) / 2 + 4, wrap(str(cv.value(b.path)), bracket_w - 22, cv.fs, 3),
+            cv.text(bx + 18, (y1 + y2) / 2 + 4, wrap(str(cv.value(b.path)), bracket_w - 22, cv.fs, 3, bold=True),
                     cv.fs, pal.ink, "600")
         if cards:
             cx = left + width - side
@@ -280,7 +287,7 @@ def _memory_map(cv: Canvas) -> None:
             y = top - 12
             cv.add(f'<path d="M {num(x1)} {num(y + 8)} V {num(y)} H {num(x2)} V {num(y + 8)}" '
                    f'fill="none" stroke="{pal.accent(j)}" stroke-width="2" data-bracket="{j}"/>')
-            cv.text((x1 + x2) / 2, y - 8, wrap(str(cv.value(b.path)), x2 - x1, cv.fs, 1), cv.fs,
+            cv.text((x1 + x2) / 2, y - 8, wrap(str(cv.value(b.path)), x2 - x1, cv.fs, 1, bold=True), cv.fs,
                     pal.ink, "600", "middle")
     else:  # arena_sections: a grid; brackets become a legend and colour their sections
         top = cv.top + (34 if brackets else 0)
@@ -298,7 +305,7 @@ def _memory_map(cv: Canvas) -> None:
             cv.add(f'<rect x="{num(x)}" y="{num(cv.top)}" width="14" height="14" rx="3" '
                    f'fill="{pal.accent(j)}" data-bracket="{j}"/>')
             cv.text(x + 20, cv.top + 12, [label], cv.fs, pal.ink, "600")
-            x += 40 + len(label) * cv.fs * CHAR_W
+            x += 40 + text_width(label, cv.fs, bold=True)
     for i, (comp, box) in enumerate(zip(segments, boxes, strict=True)):
         cv.label_box(box, comp.path, seg_colour(i), i)
     if cards:
@@ -318,7 +325,7 @@ def _layer(cv: Canvas, box: Box, path: str | None, accent: str, node: int) -> No
     label_w = box.w * 0.35
     lines = max(1, int((box.h - 8) // (cv.fs * 1.25)))
     baseline = box.cy + head * 0.35
-    cv.text(box.x + 16 + cv.pad, baseline, wrap(item["label"], label_w - 16, head, 1), head,
+    cv.text(box.x + 16 + cv.pad, baseline, wrap(item["label"], label_w - 16, head, 1, bold=True), head,
             cv.pal.ink, "700")
     detail = wrap(item.get("detail", ""), box.w - label_w - 2 * cv.pad, cv.fs, min(lines, 2))
     y = box.cy - (len(detail) - 1) * cv.fs * 0.625 + cv.fs * 0.35
@@ -409,7 +416,7 @@ def _system_diagram(cv: Canvas) -> None:
         box = boxes[n]
         cv.add(f'<g data-node="{n}">')
         cv.rect(box, pal.accent(n), pal.accent(n), 35)
-        cv.text(box.cx, box.cy + 6, wrap(str(cv.value(terminal[0].path)), box.w - 24, 16, 1), 16,
+        cv.text(box.cx, box.cy + 6, wrap(str(cv.value(terminal[0].path)), box.w - 24, 16, 1, bold=True), 16,
                 pal.bg, "700", "middle")
         cv.add("</g>")
         cv.arrow(boxes[n - 1], box, n - 1, n, pal.muted)
