@@ -17,12 +17,21 @@ from svglm.tokenizer.build import TokenizerGateError
 from svglm.train.plan import PlanFailed
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
     help="svglm: train small transformers that draw. A run lives in $SVGLM_HOME/NAME "
-         "(default ./runs/NAME) and is described entirely by its run.yaml.",
+    "(default ./runs/NAME) and is described entirely by its run.yaml.",
 )
 console = Console()
-USER_ERRORS = (ConfigError, DataGateError, TokenizerGateError, PlanFailed, FileNotFoundError, ValueError)
+USER_ERRORS = (
+    ConfigError,
+    DataGateError,
+    TokenizerGateError,
+    PlanFailed,
+    FileNotFoundError,
+    ValueError,
+)
 
 RunName = Annotated[str, typer.Argument(help="Run name: the folder under $SVGLM_HOME.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or step lines.")]
@@ -30,7 +39,7 @@ Force = Annotated[bool, typer.Option("--force", help="Redo the named step even i
 
 
 def fail(message: str, code: int = 1) -> None:
-    Console(stderr=True).print(f"svglm: {message}", markup=False, highlight=False)
+    typer.echo(f"svglm: {message}", err=True)  # one plain line, never wrapped
     raise typer.Exit(code)
 
 
@@ -53,8 +62,9 @@ def _execute(run: RunDir, steps: tuple[str, ...], force: bool, quiet: bool) -> N
 @app.command()
 def init(
     name: RunName,
-    preset_name: Annotated[str, typer.Option("--preset", "-p",
-                                             help=f"Starting config: {', '.join(PRESETS)}.")] = "demo",
+    preset_name: Annotated[
+        str, typer.Option("--preset", "-p", help=f"Starting config: {', '.join(PRESETS)}.")
+    ] = "demo",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run.yaml.")] = False,
 ) -> None:
     """Create runs/NAME/run.yaml from a preset. Edit it, then `svglm run NAME`."""
@@ -71,7 +81,9 @@ def init(
 @app.command("run")
 def run_cmd(
     name: RunName,
-    step: Annotated[str | None, typer.Option(help=f"Stop after this step ({', '.join(STEPS)}).")] = None,
+    step: Annotated[
+        str | None, typer.Option(help=f"Stop after this step ({', '.join(STEPS)}).")
+    ] = None,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
@@ -96,7 +108,9 @@ def _step_command(step: str, doc: str) -> None:
 
 
 _step_command("data", "Generate the dataset: splits, probe contract, QC, coverage and profile.")
-_step_command("tokenizer", "Train the BPE tokenizer and gate it (exact roundtrip, one token per atom).")
+_step_command(
+    "tokenizer", "Train the BPE tokenizer and gate it (exact roundtrip, one token per atom)."
+)
 _step_command("plan", "Write plan.json: the preflight arithmetic and a PASS/FAIL verdict.")
 _step_command("train", "Train every stage; resumes from the newest checkpoint after a kill.")
 _step_command("probe", "Decode the probe contract and write the probe report and autopsy.")
@@ -121,11 +135,20 @@ def runs() -> None:
     if not rows:
         console.print(f"no runs under {home()}")
         return
-    table = Table("run", "preset", "status", "visible exact", "hidden exact", "renderable", "updated")
+    table = Table(
+        "run", "preset", "status", "visible exact", "hidden exact", "renderable", "updated"
+    )
     for r in rows:
-        table.add_row(r["name"], r["preset"], r["status"], *(
-            "" if r[k] is None else f"{r[k]:.3f}" for k in ("visible_exact", "hidden_exact", "renderable")),
-            r["updated_at"])
+        table.add_row(
+            r["name"],
+            r["preset"],
+            r["status"],
+            *(
+                "" if r[k] is None else f"{r[k]:.3f}"
+                for k in ("visible_exact", "hidden_exact", "renderable")
+            ),
+            r["updated_at"],
+        )
     console.print(table)
 
 

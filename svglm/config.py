@@ -1,4 +1,7 @@
-"""run.yaml: one file says everything about a run. Pydantic models, loading with readable errors, presets."""
+"""run.yaml: one file says everything about a run.
+
+Pydantic models, loading with one-line errors, and the presets.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +23,12 @@ class Strict(BaseModel):
 class TaskConfig(Strict):
     name: Literal["scene"] = "scene"
     level: Literal["bundle", "scene"] = "bundle"
-    families: list[str] = Field(default_factory=lambda: ["memory_map", "timeline", "system_diagram"])
+    families: list[str] = Field(
+        default_factory=lambda: ["memory_map", "timeline", "system_diagram"]
+    )
     surfaces: list[Literal["explicit", "routebook"]] = Field(
-        default_factory=lambda: ["explicit", "routebook"])
+        default_factory=lambda: ["explicit", "routebook"]
+    )
     holdout_fraction: float = Field(0.12, gt=0, lt=0.5)
 
 
@@ -30,10 +36,14 @@ class DataConfig(Strict):
     train: int = Field(20000, gt=0, description="rows in the train split")
     dev: int = Field(400, gt=0)
     test: int = Field(400, gt=0)
-    holdout: int = Field(400, gt=0, description="rows made of attribute combinations unseen in train")
+    holdout: int = Field(
+        400, gt=0, description="rows made of attribute combinations unseen in train"
+    )
     probe_visible: int = Field(48, ge=1, description="probe cases drawn from test")
     probe_hidden: int = Field(48, ge=1, description="probe cases drawn from holdout")
-    min_coverage: int = Field(10, ge=0, description="QC: each attribute value needs this many train rows")
+    min_coverage: int = Field(
+        10, ge=0, description="QC: each attribute value needs this many train rows"
+    )
 
     @model_validator(mode="after")
     def _probe_fits(self) -> DataConfig:
@@ -53,7 +63,9 @@ class ModelSection(Strict):
     n_head: int = Field(6, gt=0)
     n_kv_head: int = Field(2, gt=0)
     d_ff: int = Field(512, gt=0)
-    seq_len: int = Field(128, gt=0, description="context length; rows are packed into windows of it")
+    seq_len: int = Field(
+        128, gt=0, description="context length; rows are packed into windows of it"
+    )
     rope_theta: float = 10000.0
 
     @model_validator(mode="after")
@@ -73,8 +85,12 @@ class StageConfig(Strict):
     grad_accum: int = Field(1, gt=0)
     weight_decay: float = Field(0.1, ge=0)
     grad_clip: float = Field(1.0, gt=0)
-    loss: Literal["all", "target"] = Field("all", description="'target' masks the loss to target tokens (SFT)")
-    max_epochs: float | None = Field(None, gt=0, description="plan FAILs if the budget needs more epochs")
+    loss: Literal["all", "target"] = Field(
+        "all", description="'target' masks the loss to target tokens (SFT)"
+    )
+    max_epochs: float | None = Field(
+        None, gt=0, description="plan FAILs if the budget needs more epochs"
+    )
 
 
 class TrainConfig(Strict):
@@ -87,8 +103,11 @@ class TrainConfig(Strict):
 class ProbeConfig(Strict):
     max_tokens: int = Field(64, gt=0, description="decode budget per case")
     batch_size: int = Field(64, gt=0)
-    stop_at_close: bool = Field(False, description="stop at the closing atom, not only at <|eos|>; "
-                                "off by default so that dirty tails are measured")
+    stop_at_close: bool = Field(
+        False,
+        description="stop at the closing atom, not only at <|eos|>; "
+        "off by default so that dirty tails are measured",
+    )
 
 
 class RunConfig(Strict):
@@ -109,7 +128,8 @@ def _demo(name: str) -> RunConfig:
 
     Sizes were chosen by measurement on a 2-core CPU (see README, 'The demo run')."""
     return RunConfig(
-        name=name, preset="demo",
+        name=name,
+        preset="demo",
         stages=[
             StageConfig(name="pretrain", tokens=1_200_000, lr=3e-3, warmup_steps=30, loss="all"),
             StageConfig(name="sft", tokens=1_200_000, lr=1.5e-3, warmup_steps=10, loss="target"),
@@ -120,13 +140,17 @@ def _demo(name: str) -> RunConfig:
 def _tiny(name: str) -> RunConfig:
     """Seconds-long end-to-end run for tests and smoke checks; it trains, but learns little."""
     return RunConfig(
-        name=name, preset="tiny",
-        data=DataConfig(train=300, dev=30, test=30, holdout=30, probe_visible=6, probe_hidden=6,
-                        min_coverage=1),
+        name=name,
+        preset="tiny",
+        data=DataConfig(
+            train=300, dev=30, test=30, holdout=30, probe_visible=6, probe_hidden=6, min_coverage=1
+        ),
         tokenizer=TokenizerConfig(vocab_size=320),
         model=ModelSection(n_layer=1, d_model=32, n_head=2, n_kv_head=1, d_ff=64, seq_len=64),
-        stages=[StageConfig(name="pretrain", tokens=8 * 64 * 6, batch_size=8, warmup_steps=2),
-                StageConfig(name="sft", tokens=8 * 64 * 4, batch_size=8, warmup_steps=1, loss="target")],
+        stages=[
+            StageConfig(name="pretrain", tokens=8 * 64 * 6, batch_size=8, warmup_steps=2),
+            StageConfig(name="sft", tokens=8 * 64 * 4, batch_size=8, warmup_steps=1, loss="target"),
+        ],
         train=TrainConfig(log_every=1, checkpoint_every=3),
         probe=ProbeConfig(max_tokens=24, batch_size=8),
     )
@@ -144,7 +168,11 @@ def preset(name: str, run_name: str) -> RunConfig:
 def _format_error(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-    got = f" (got {first['input']!r})" if "input" in first and not isinstance(first["input"], dict) else ""
+    got = (
+        f" (got {first['input']!r})"
+        if "input" in first and not isinstance(first["input"], dict)
+        else ""
+    )
     return f"{source}: {where or 'config'}: {first['msg']}{got}"
 
 

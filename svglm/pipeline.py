@@ -29,7 +29,9 @@ def fingerprints(cfg: RunConfig) -> dict[str, str]:
     d = cfg.model_dump(mode="json")
     fp = {"data": digest("data", __version__, cfg.seed, d["task"], d["data"])}
     fp["tokenizer"] = digest("tokenizer", fp["data"], d["tokenizer"])
-    fp["plan"] = digest("plan", fp["tokenizer"], d["model"], d["stages"], d["train"]["memory_limit_gb"])
+    fp["plan"] = digest(
+        "plan", fp["tokenizer"], d["model"], d["stages"], d["train"]["memory_limit_gb"]
+    )
     fp["train"] = digest("train", fp["plan"], d["train"])
     fp["probe"] = digest("probe", fp["train"], d["probe"])
     fp["report"] = digest("report", fp["probe"])
@@ -48,8 +50,13 @@ def outputs(run: RunDir) -> dict[str, list[Path]]:
     }
 
 
-def run_steps(run: RunDir, steps: tuple[str, ...] = STEPS, force: bool = False,
-              show_progress: bool = True, console: Console | None = None) -> None:
+def run_steps(
+    run: RunDir,
+    steps: tuple[str, ...] = STEPS,
+    force: bool = False,
+    show_progress: bool = True,
+    console: Console | None = None,
+) -> None:
     """Run the named steps in order; upstream steps that are stale run first."""
     console = console or Console(quiet=not show_progress)
     cfg = run.config()
@@ -70,7 +77,7 @@ def run_steps(run: RunDir, steps: tuple[str, ...] = STEPS, force: bool = False,
             console.print(f"[dim]- {step}: unchanged, skipped[/dim]")
             continue
         # Everything downstream of a step that runs is stale from now on.
-        run.forget_steps(list(STEPS[STEPS.index(step):]))
+        run.forget_steps(list(STEPS[STEPS.index(step) :]))
         console.print(f"[bold]> {step}[/bold]")
         t0 = time.perf_counter()
         try:

@@ -106,8 +106,11 @@ class RunDir:
 
     def mark_step(self, step: str, fingerprint: str, wall_s: float) -> None:
         records = self.step_records()
-        records[step] = {"fingerprint": fingerprint, "wall_s": round(wall_s, 3),
-                         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        records[step] = {
+            "fingerprint": fingerprint,
+            "wall_s": round(wall_s, 3),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
         atomic_write_json(self.steps, records)
 
     def forget_steps(self, steps: list[str]) -> None:
@@ -141,21 +144,35 @@ def register(run: RunDir, status: str) -> None:
     """Upsert the run, its stages and its probe scores from the artifacts in its directory."""
     cfg = run.config()
     with registry(run.root.parent) as con:
-        con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
-                    (run.name, cfg.preset, str(run.root), status, time.strftime("%Y-%m-%dT%H:%M:%S")))
+        con.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
+            (run.name, cfg.preset, str(run.root), status, time.strftime("%Y-%m-%dT%H:%M:%S")),
+        )
         if run.train_summary.exists():
             con.execute("DELETE FROM stages WHERE run = ?", (run.name,))
             for s in read_json(run.train_summary)["stages"]:
-                con.execute("INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?)",
-                            (run.name, s["name"], s["tokens"], s["steps"], s["final_loss"], s["wall_s"]))
+                con.execute(
+                    "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?)",
+                    (run.name, s["name"], s["tokens"], s["steps"], s["final_loss"], s["wall_s"]),
+                )
         report = run.probe / "probe_report.json"
         if report.exists():
             con.execute("DELETE FROM probes WHERE run = ?", (run.name,))
             data = read_json(report)
             for split, r in [("overall", data["overall"]), *data["splits"].items()]:
-                con.execute("INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (run.name, split, r["n"], r["exact"], r["materialized_exact"],
-                             r["renderable"], r["dirty_tail"], r["budget_truncated"]))
+                con.execute(
+                    "INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run.name,
+                        split,
+                        r["n"],
+                        r["exact"],
+                        r["materialized_exact"],
+                        r["renderable"],
+                        r["dirty_tail"],
+                        r["budget_truncated"],
+                    ),
+                )
     con.close()
 
 

@@ -42,4 +42,5 @@ def test_compiler_is_deterministic():
     name, bundle = every_form()[0]
     scene = lower(bundle)
     assert compile_scene(scene, DEFAULT_CONTENT[bundle.family]) == compile_scene(
-        scene, DEFAULT_CONTENT[bundle.family])
+        scene, DEFAULT_CONTENT[bundle.family]
+    )

@@ -47,7 +47,9 @@ def node_boxes(root) -> dict[int, tuple[float, float, float, float]]:
     boxes = {}
     for g in root.iterfind(".//s:g[@data-node]", NS):
         r = g.find("s:rect", NS)
-        boxes[int(g.get("data-node"))] = tuple(float(r.get(k)) for k in ("x", "y", "width", "height"))
+        boxes[int(g.get("data-node"))] = tuple(
+            float(r.get(k)) for k in ("x", "y", "width", "height")
+        )
     return boxes
 
 
@@ -95,7 +97,9 @@ def test_nodes_do_not_overlap(name, bundle):
 def test_text_fits_inside_its_node(name, bundle, density):
     from dataclasses import replace
 
-    bundle = replace(bundle, style=tuple((k, density if k == "density" else v) for k, v in bundle.style))
+    bundle = replace(
+        bundle, style=tuple((k, density if k == "density" else v) for k, v in bundle.style)
+    )
     root = compiled(bundle)
     for g in root.iterfind(".//s:g[@data-node]", NS):
         r = g.find("s:rect", NS)

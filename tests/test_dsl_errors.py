@@ -8,43 +8,56 @@ from svglm.dsl.atoms import DSLError
 from svglm.dsl.bundle import parse_bundle
 from svglm.dsl.scene import parse_scene
 
-GOOD = ("[bundle] [family:memory_map] [form:layer_stack] [theme:signal_glow] [tone:green] "
-        "[density:balanced] [background:mesh] [segments:6] [brackets:1] [cards:3] [/bundle]")
+GOOD = (
+    "[bundle] [family:memory_map] [form:layer_stack] [theme:signal_glow] [tone:green] "
+    "[density:balanced] [background:mesh] [segments:6] [brackets:1] [cards:3] [/bundle]"
+)
 
 
 def test_good_bundle_parses():
     assert parse_bundle(GOOD).count("segments") == 6
 
 
-@pytest.mark.parametrize("bad, named", [
-    (GOOD.replace("[cards:3]", "[cards:3] [sparkle:1]"), "[sparkle:1]"),   # unknown atom
-    (GOOD.replace("[cards:3]", "[cards:3] [stages:4]"), "[stages:4]"),     # another family's counter
-    (GOOD.replace("[segments:6]", "[segments:9]"), "[segments:9]"),        # out of range
-    (GOOD.replace("[segments:6]", "[segments:two]"), "[segments:two]"),    # not a number
-    (GOOD.replace("[tone:green]", "[tone:teal]"), "[tone:teal]"),          # unknown style value
-    (GOOD.replace("[form:layer_stack]", "[form:milestone_chain]"), "[form:milestone_chain]"),
-    (GOOD.replace("[cards:3]", "[cards:3] [cards:2]"), "[cards:2]"),       # duplicate knob
-])
+@pytest.mark.parametrize(
+    "bad, named",
+    [
+        (GOOD.replace("[cards:3]", "[cards:3] [sparkle:1]"), "[sparkle:1]"),  # unknown atom
+        (
+            GOOD.replace("[cards:3]", "[cards:3] [stages:4]"),
+            "[stages:4]",
+        ),  # another family's counter
+        (GOOD.replace("[segments:6]", "[segments:9]"), "[segments:9]"),  # out of range
+        (GOOD.replace("[segments:6]", "[segments:two]"), "[segments:two]"),  # not a number
+        (GOOD.replace("[tone:green]", "[tone:teal]"), "[tone:teal]"),  # unknown style value
+        (GOOD.replace("[form:layer_stack]", "[form:milestone_chain]"), "[form:milestone_chain]"),
+        (GOOD.replace("[cards:3]", "[cards:3] [cards:2]"), "[cards:2]"),  # duplicate knob
+    ],
+)
 def test_bad_bundle_names_the_offending_atom(bad, named):
     with pytest.raises(DSLError) as err:
         parse_bundle(bad)
     assert named in str(err.value)
 
 
-@pytest.mark.parametrize("bad", [
-    GOOD.replace(" [cards:3]", ""),                 # missing knob
-    GOOD.replace("[/bundle]", ""),                  # unclosed
-    GOOD.replace("] [", "]  [", 1),                 # double space
-    GOOD.replace("[family:memory_map]", "[family:Memory]"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        GOOD.replace(" [cards:3]", ""),  # missing knob
+        GOOD.replace("[/bundle]", ""),  # unclosed
+        GOOD.replace("] [", "]  [", 1),  # double space
+        GOOD.replace("[family:memory_map]", "[family:Memory]"),
+    ],
+)
 def test_malformed_bundles_are_rejected(bad):
     with pytest.raises(DSLError):
         parse_bundle(bad)
 
 
-SCENE = ("[scene] [family:timeline] [form:stage_sequence] [theme:infra_dark] [tone:blue] "
-         "[density:airy] [background:none] [title:title] [stage:stages.0] [stage:stages.1] "
-         "[arrow] [from:0] [to:1] [/scene]")
+SCENE = (
+    "[scene] [family:timeline] [form:stage_sequence] [theme:infra_dark] [tone:blue] "
+    "[density:airy] [background:none] [title:title] [stage:stages.0] [stage:stages.1] "
+    "[arrow] [from:0] [to:1] [/scene]"
+)
 
 
 def test_scene_errors_name_the_atom():

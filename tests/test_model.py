@@ -13,8 +13,9 @@ from svglm.model.transformer import Decoder, KVCache
 
 def tiny(family: str) -> Decoder:
     torch.manual_seed(0)
-    cfg = family_config(family, vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2,
-                        d_ff=64, max_seq_len=64)
+    cfg = family_config(
+        family, vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2, d_ff=64, max_seq_len=64
+    )
     return Decoder(cfg).eval()
 
 
@@ -24,7 +25,9 @@ def test_kv_cache_matches_full_forward(family):
     x = torch.randint(0, 97, (3, 20))
     full = model(x)
     cache = KVCache(model.cfg, 3, 20, x.device, torch.float32)
-    steps = [model(x[:, :7], cache=cache)] + [model(x[:, t : t + 1], cache=cache) for t in range(7, 20)]
+    steps = [model(x[:, :7], cache=cache)] + [
+        model(x[:, t : t + 1], cache=cache) for t in range(7, 20)
+    ]
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
 
 
@@ -56,7 +59,7 @@ def test_batched_greedy_equals_one_prompt_at_a_time():
         seq = list(p)
         for _ in range(len(g.ids)):
             seq.append(int(model(torch.tensor([seq]))[0, -1].argmax()))
-        assert seq[len(p):] == g.ids
+        assert seq[len(p) :] == g.ids
 
 
 def test_generation_stops_on_eos_and_close_per_row():

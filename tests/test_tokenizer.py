@@ -45,7 +45,7 @@ def test_arbitrary_ascii_text_roundtrips(tiny_run, text):
 def test_prompt_encoding_is_a_prefix_of_the_row(tiny_run):
     tok = load(tiny_run)
     row = read_rows(tiny_run, "train")[1]
-    prompt = row[len("<|bos|> "):row.index(" [OUT]") + len(" [OUT]")]
+    prompt = row[len("<|bos|> ") : row.index(" [OUT]") + len(" [OUT]")]
     assert tok.encode_row(row)[: len(tok.encode_prompt(prompt))] == tok.encode_prompt(prompt)
 
 

@@ -20,15 +20,29 @@ class DataGateError(RuntimeError):
 
 def task_for(cfg: RunConfig) -> Task:
     t = cfg.task
-    return get_task(t.name, level=t.level, families=t.families, surfaces=t.surfaces,
-                    holdout_fraction=t.holdout_fraction)
+    return get_task(
+        t.name,
+        level=t.level,
+        families=t.families,
+        surfaces=t.surfaces,
+        holdout_fraction=t.holdout_fraction,
+    )
 
 
 def _cases(rows: list[Example], n: int, split: str, rng: random.Random) -> list[dict[str, Any]]:
     picked = rng.sample(range(len(rows)), n)
-    return [{"id": f"{split}-{i:03d}", "split": split, "family": rows[j].family, "form": rows[j].form,
-             "surface": rows[j].surface, "prompt": rows[j].prompt, "expected": rows[j].target}
-            for i, j in enumerate(sorted(picked))]
+    return [
+        {
+            "id": f"{split}-{i:03d}",
+            "split": split,
+            "family": rows[j].family,
+            "form": rows[j].form,
+            "surface": rows[j].surface,
+            "prompt": rows[j].prompt,
+            "expected": rows[j].target,
+        }
+        for i, j in enumerate(sorted(picked))
+    ]
 
 
 def build_dataset(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
@@ -37,19 +51,30 @@ def build_dataset(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     data = task.generate(cfg.seed, sizes)
     out = run.dataset
     for split in SPLITS:
-        atomic_write_text(out / f"{split}.txt", "".join(ex.row() + "\n" for ex in data.splits[split]))
+        atomic_write_text(
+            out / f"{split}.txt", "".join(ex.row() + "\n" for ex in data.splits[split])
+        )
     rng = random.Random(cfg.seed + 1)
-    contract = {"schema": "svglm.probe_contract/1", "task": task.name,
-                "cases": _cases(data.splits["test"], cfg.data.probe_visible, "visible", rng)
-                + _cases(data.splits["holdout"], cfg.data.probe_hidden, "hidden", rng)}
+    contract = {
+        "schema": "svglm.probe_contract/1",
+        "task": task.name,
+        "cases": _cases(data.splits["test"], cfg.data.probe_visible, "visible", rng)
+        + _cases(data.splits["holdout"], cfg.data.probe_hidden, "hidden", rng),
+    }
     atomic_write_json(out / "probe_contract.json", contract)
     atomic_write_json(out / "content.json", data.content)
 
     checks = quality_checks(task, data)
     cov = coverage(task, data.splits["train"], cfg.data.min_coverage)
-    checks.append({"name": "coverage", "status": cov["verdict"],
-                   "detail": f"below minimum: {cov['below_minimum'][:5]}" if cov["below_minimum"]
-                   else f"every value has >= {cov['minimum']} train rows"})
+    checks.append(
+        {
+            "name": "coverage",
+            "status": cov["verdict"],
+            "detail": f"below minimum: {cov['below_minimum'][:5]}"
+            if cov["below_minimum"]
+            else f"every value has >= {cov['minimum']} train rows",
+        }
+    )
     verdict = "PASS" if all(c["status"] == "PASS" for c in checks) else "FAIL"
     qc = {"schema": "svglm.dataset_qc/1", "verdict": verdict, "checks": checks}
     atomic_write_json(out / "dataset_qc.json", qc)

@@ -28,10 +28,14 @@ def quality_checks(task: Task, data: GeneratedData) -> list[dict[str, Any]]:
                     bad.append(f"{split}: target is not canonical: {ex.target[:80]}")
             except DSLError as e:
                 bad.append(f"{split}: {e}")
-    checks.append(_check("targets_parse_canonical", not bad, bad[0] if bad else "every target parses"))
+    checks.append(
+        _check("targets_parse_canonical", not bad, bad[0] if bad else "every target parses")
+    )
 
     non_ascii = [ex.row() for rows in data.splits.values() for ex in rows if not ex.row().isascii()]
-    checks.append(_check("ascii_only", not non_ascii, non_ascii[0][:80] if non_ascii else "all rows ASCII"))
+    checks.append(
+        _check("ascii_only", not non_ascii, non_ascii[0][:80] if non_ascii else "all rows ASCII")
+    )
 
     counts = Counter(ex.row() for rows in data.splits.values() for ex in rows)
     dupes = [row for row, n in counts.items() if n > 1]
@@ -39,17 +43,28 @@ def quality_checks(task: Task, data: GeneratedData) -> list[dict[str, Any]]:
 
     held = set(data.holdout_combos)
     leaks = [ex for ex in data.splits["train"] if ex.combo in held]
-    checks.append(_check("holdout_unseen_in_train", not leaks,
-                         f"{len(leaks)} train rows use holdout combinations" if leaks
-                         else f"{len(held)} holdout combinations, none in train"))
+    checks.append(
+        _check(
+            "holdout_unseen_in_train",
+            not leaks,
+            f"{len(leaks)} train rows use holdout combinations"
+            if leaks
+            else f"{len(held)} holdout combinations, none in train",
+        )
+    )
     return checks
 
 
 def coverage(task: Task, rows: list[Example], minimum: int) -> dict[str, Any]:
     counts = Counter(key for ex in rows for key in task.coverage_keys(ex))
     low = sorted(k for k, n in counts.items() if n < minimum)
-    return {"schema": "svglm.coverage/1", "minimum": minimum, "counts": dict(sorted(counts.items())),
-            "below_minimum": low, "verdict": "PASS" if not low else "FAIL"}
+    return {
+        "schema": "svglm.coverage/1",
+        "minimum": minimum,
+        "counts": dict(sorted(counts.items())),
+        "below_minimum": low,
+        "verdict": "PASS" if not low else "FAIL",
+    }
 
 
 def profile(data: GeneratedData) -> dict[str, Any]:

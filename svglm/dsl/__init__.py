@@ -1,1 +1,1 @@
-"""The compiler-facing language: atoms, the bundle and scene levels, lowering and the SVG compiler."""
+"""The compiler-facing language: atoms, bundle and scene levels, lowering, the SVG compiler."""

@@ -51,7 +51,7 @@ def parse_atom(text: str) -> Atom:
 
 
 def split_atoms(text: str) -> list[Atom]:
-    """Split a space-separated atom sequence; anything else (double spaces, stray text) is an error."""
+    """Split a space-separated atom sequence; double spaces or stray text are errors."""
     if text != text.strip() or "  " in text:
         raise DSLError(f"atoms must be separated by exactly one space: {text[:60]!r}")
     return [parse_atom(part) for part in text.split(" ")] if text else []

@@ -136,20 +136,32 @@ class Canvas:
     def add(self, element: str) -> None:
         self.body.append(element)
 
-    def text(self, x: float, y: float, lines: list[str], size: float, fill: str,
-             weight: str = "400", anchor: str = "start") -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        lines: list[str],
+        size: float,
+        fill: str,
+        weight: str = "400",
+        anchor: str = "start",
+    ) -> None:
         if not lines:
             return
         spans = "".join(
             f'<tspan x="{num(x)}" dy="{num(0 if i == 0 else size * 1.25)}">{escape(line)}</tspan>'
             for i, line in enumerate(lines)
         )
-        self.add(f'<text x="{num(x)}" y="{num(y)}" font-size="{num(size)}" fill="{fill}" '
-                 f'font-weight="{weight}" text-anchor="{anchor}">{spans}</text>')
+        self.add(
+            f'<text x="{num(x)}" y="{num(y)}" font-size="{num(size)}" fill="{fill}" '
+            f'font-weight="{weight}" text-anchor="{anchor}">{spans}</text>'
+        )
 
     def rect(self, box: Box, fill: str, stroke: str, rx: float = 10, extra: str = "") -> None:
-        self.add(f'<rect x="{num(box.x)}" y="{num(box.y)}" width="{num(box.w)}" '
-                 f'height="{num(box.h)}" rx="{num(rx)}" fill="{fill}" stroke="{stroke}"{extra}/>')
+        self.add(
+            f'<rect x="{num(box.x)}" y="{num(box.y)}" width="{num(box.w)}" '
+            f'height="{num(box.h)}" rx="{num(rx)}" fill="{fill}" stroke="{stroke}"{extra}/>'
+        )
 
     def value(self, path: str | None) -> object:
         return resolve(self.content, path) if path else ""
@@ -158,14 +170,19 @@ class Canvas:
         """A card with an accent stripe, a bold label and wrapped detail text inside it."""
         item = self.value(path)
         if isinstance(item, dict):  # stages and segments have label/detail, cards title/body
-            label, detail = item.get("label", item.get("title", "")), item.get("detail", item.get("body", ""))
+            label, detail = (
+                item.get("label", item.get("title", "")),
+                item.get("detail", item.get("body", "")),
+            )
         else:
             label, detail = str(item), ""
         self.add(f'<g data-node="{node}">')
         self.rect(box, self.pal.surface, self.pal.border, rx)
         glow = ' filter="url(#glow)"' if self.pal.glow else ""
-        self.add(f'<rect x="{num(box.x)}" y="{num(box.y)}" width="{num(box.w)}" height="5" '
-                 f'rx="2" fill="{accent}"{glow}/>')
+        self.add(
+            f'<rect x="{num(box.x)}" y="{num(box.y)}" width="{num(box.w)}" height="5" '
+            f'rx="2" fill="{accent}"{glow}/>'
+        )
         inner = box.w - 2 * self.pad
         head = fit_size(label, inner, self.fs + 2)
         text_top = box.y + self.pad + head
@@ -173,33 +190,41 @@ class Canvas:
         title_lines = wrap(label, inner, head, 1 if room < head * 2.5 else 2, bold=True)
         self.text(box.x + self.pad, text_top, title_lines, head, self.pal.ink, "700")
         if detail:
+            size = fit_size(detail, inner, self.fs, bold=False)
             top = text_top + len(title_lines) * head * 1.25 + 2
-            fit = int((box.bottom - self.pad - top) // (self.fs * 1.25))
-            self.text(box.x + self.pad, top + self.fs * 0.2, wrap(detail, inner, self.fs, fit),
-                      self.fs, self.pal.muted)
+            fit = int((box.bottom - self.pad - top) // (size * 1.25))
+            self.text(
+                box.x + self.pad, top + size * 0.2, wrap(detail, inner, size, fit), size, self.pal.muted
+            )
         self.add("</g>")
 
     def arrow(self, a: Box, b: Box, i: int, j: int, colour: str) -> None:
         x1, y1, x2, y2 = connect(a, b)
-        self.add(f'<path d="M {num(x1)} {num(y1)} L {num(x2)} {num(y2)}" stroke="{colour}" '
-                 f'stroke-width="2" fill="none" marker-end="url(#arrowhead)" '
-                 f'data-from="{i}" data-to="{j}"/>')
+        self.add(
+            f'<path d="M {num(x1)} {num(y1)} L {num(x2)} {num(y2)}" stroke="{colour}" '
+            f'stroke-width="2" fill="none" marker-end="url(#arrowhead)" '
+            f'data-from="{i}" data-to="{j}"/>'
+        )
 
     # -- document ---------------------------------------------------------------------------
     def background(self) -> None:
         pal, kind = self.pal, self.scene.style_value("background")
         self.add(f'<rect width="{W}" height="{H}" fill="{pal.bg}"/>')
         if kind == "grid":
-            self.defs.append(f'<pattern id="bg-grid" width="32" height="32" patternUnits="userSpaceOnUse">'
-                             f'<path d="M 32 0 L 0 0 0 32" fill="none" stroke="{pal.bg2}" stroke-width="1"/>'
-                             f'</pattern>')
+            self.defs.append(
+                f'<pattern id="bg-grid" width="32" height="32" patternUnits="userSpaceOnUse">'
+                f'<path d="M 32 0 L 0 0 0 32" fill="none" stroke="{pal.bg2}" stroke-width="1"/>'
+                f"</pattern>"
+            )
             self.add(f'<rect width="{W}" height="{H}" fill="url(#bg-grid)"/>')
         elif kind == "mesh":
             for i, (cx, cy) in enumerate(((0.1, 0.1), (0.9, 0.3), (0.4, 0.95))):
-                self.defs.append(f'<radialGradient id="bg-mesh-{i}" cx="{cx}" cy="{cy}" r="0.6">'
-                                 f'<stop offset="0" stop-color="{pal.accent(i)}" stop-opacity="0.22"/>'
-                                 f'<stop offset="1" stop-color="{pal.bg}" stop-opacity="0"/>'
-                                 f'</radialGradient>')
+                self.defs.append(
+                    f'<radialGradient id="bg-mesh-{i}" cx="{cx}" cy="{cy}" r="0.6">'
+                    f'<stop offset="0" stop-color="{pal.accent(i)}" stop-opacity="0.22"/>'
+                    f'<stop offset="1" stop-color="{pal.bg}" stop-opacity="0"/>'
+                    f"</radialGradient>"
+                )
                 self.add(f'<rect width="{W}" height="{H}" fill="url(#bg-mesh-{i})"/>')
         elif kind == "rings":
             rings = "".join(f'<circle cx="{W - 60}" cy="60" r="{r}"/>' for r in range(80, 700, 70))
@@ -207,36 +232,63 @@ class Canvas:
 
     def header(self) -> None:
         for comp in self.scene.of_kind("title"):
-            self.text(MARGIN, 64, wrap(str(self.value(comp.path)), W - 2 * MARGIN, 28, 1, bold=True), 28,
-                      self.pal.ink, "700")
+            self.text(
+                MARGIN,
+                64,
+                wrap(str(self.value(comp.path)), W - 2 * MARGIN, 28, 1, bold=True),
+                28,
+                self.pal.ink,
+                "700",
+            )
         for comp in self.scene.of_kind("subtitle"):
-            self.text(MARGIN, 94, wrap(str(self.value(comp.path)), W - 2 * MARGIN, 15, 1), 15,
-                      self.pal.muted)
+            self.text(
+                MARGIN,
+                94,
+                wrap(str(self.value(comp.path)), W - 2 * MARGIN, 15, 1),
+                15,
+                self.pal.muted,
+            )
 
     def footer(self) -> None:
         for comp in self.scene.of_kind("footer"):
             self.add(f'<path d="M {MARGIN} {H - 52} H {W - MARGIN}" stroke="{self.pal.border}"/>')
-            self.text(MARGIN, H - 28, wrap(str(self.value(comp.path)), W - 2 * MARGIN, 13, 1), 13,
-                      self.pal.muted)
+            self.text(
+                MARGIN,
+                H - 28,
+                wrap(str(self.value(comp.path)), W - 2 * MARGIN, 13, 1),
+                13,
+                self.pal.muted,
+            )
 
     def svg(self) -> str:
-        self.defs.insert(0, f'<marker id="arrowhead" viewBox="0 0 10 10" refX="10" refY="5" '
-                            f'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-                            f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{self.pal.muted}"/></marker>')
+        self.defs.insert(
+            0,
+            f'<marker id="arrowhead" viewBox="0 0 10 10" refX="10" refY="5" '
+            f'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+            f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{self.pal.muted}"/></marker>',
+        )
         if self.pal.glow:
-            self.defs.append('<filter id="glow" x="-20%" y="-50%" width="140%" height="200%">'
-                             '<feGaussianBlur stdDeviation="3" result="blur"/><feMerge>'
-                             '<feMergeNode in="blur"/><feMergeNode in="SourceGraphic"/></feMerge></filter>')
+            self.defs.append(
+                '<filter id="glow" x="-20%" y="-50%" width="140%" height="200%">'
+                '<feGaussianBlur stdDeviation="3" result="blur"/><feMerge>'
+                '<feMergeNode in="blur"/><feMergeNode in="SourceGraphic"/></feMerge></filter>'
+            )
         title = escape(str(self.value("title"))) if self.scene.of_kind("title") else "scene"
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" '
-                f'height="{H}" font-family={quoteattr(FONT)} role="img"><title>{title}</title>'
-                f'<defs>{"".join(self.defs)}</defs>{"".join(self.body)}</svg>\n')
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" '
+            f'height="{H}" font-family={quoteattr(FONT)} role="img"><title>{title}</title>'
+            f"<defs>{''.join(self.defs)}</defs>{''.join(self.body)}</svg>\n"
+        )
 
 
 # -- memory maps ------------------------------------------------------------------------------
 def _memory_map(cv: Canvas) -> None:
     scene, pal, gap = cv.scene, cv.pal, cv.gap
-    segments, brackets, cards = scene.of_kind("segment"), scene.of_kind("bracket"), scene.of_kind("card")
+    segments, brackets, cards = (
+        scene.of_kind("segment"),
+        scene.of_kind("bracket"),
+        scene.of_kind("card"),
+    )
     left, width = float(MARGIN), float(W - 2 * MARGIN)
     group = {}  # segment index -> bracket index, for colouring
     for j, b in enumerate(brackets):
@@ -259,15 +311,25 @@ def _memory_map(cv: Canvas) -> None:
         bx = left + stack_w + gap
         for j, b in enumerate(brackets):
             y1, y2 = boxes[b.arg("from")].y + 4, boxes[b.arg("to")].bottom - 4
-            cv.add(f'<path d="M {num(bx)} {num(y1)} H {num(bx + 10)} V {num(y2)} H {num(bx)}" '
-                   f'fill="none" stroke="{pal.accent(j)}" stroke-width="2" data-bracket="{j}"/>')
-            cv.text(bx + 18, (y1 + y2) / 2 + 4, wrap(str(cv.value(b.path)), bracket_w - 22, cv.fs, 3, bold=True),
-                    cv.fs, pal.ink, "600")
+            cv.add(
+                f'<path d="M {num(bx)} {num(y1)} H {num(bx + 10)} V {num(y2)} H {num(bx)}" '
+                f'fill="none" stroke="{pal.accent(j)}" stroke-width="2" data-bracket="{j}"/>'
+            )
+            cv.text(
+                bx + 18,
+                (y1 + y2) / 2 + 4,
+                wrap(str(cv.value(b.path)), bracket_w - 22, cv.fs, 3, bold=True),
+                cv.fs,
+                pal.ink,
+                "600",
+            )
         if cards:
             cx = left + width - side
             ch = (cv.bottom - cv.top - gap * (len(cards) - 1)) / len(cards)
             for j, comp in enumerate(cards):
-                cv.label_box(Box(cx, cv.top + j * (ch + gap), side, ch), comp.path, pal.muted, 100 + j)
+                cv.label_box(
+                    Box(cx, cv.top + j * (ch + gap), side, ch), comp.path, pal.muted, 100 + j
+                )
         return
 
     cards_h = 150.0 if cards else 0.0
@@ -275,7 +337,8 @@ def _memory_map(cv: Canvas) -> None:
     if form == "typed_regions":
         top = cv.top + (44 if brackets else 0)
         sizes = [float(cv.value(c.path).get("size", 1)) for c in segments]
-        min_w = 84.0
+        # wide enough for a 13-letter label at the smallest size, unless there is no room
+        min_w = min(104.0, (width - gap * (len(segments) - 1)) / len(segments))
         free = width - gap * (len(segments) - 1) - min_w * len(segments)
         x, boxes = left, []
         for size in sizes:
@@ -285,10 +348,19 @@ def _memory_map(cv: Canvas) -> None:
         for j, b in enumerate(brackets):
             x1, x2 = boxes[b.arg("from")].x, boxes[b.arg("to")].right
             y = top - 12
-            cv.add(f'<path d="M {num(x1)} {num(y + 8)} V {num(y)} H {num(x2)} V {num(y + 8)}" '
-                   f'fill="none" stroke="{pal.accent(j)}" stroke-width="2" data-bracket="{j}"/>')
-            cv.text((x1 + x2) / 2, y - 8, wrap(str(cv.value(b.path)), x2 - x1, cv.fs, 1, bold=True), cv.fs,
-                    pal.ink, "600", "middle")
+            cv.add(
+                f'<path d="M {num(x1)} {num(y + 8)} V {num(y)} H {num(x2)} V {num(y + 8)}" '
+                f'fill="none" stroke="{pal.accent(j)}" stroke-width="2" data-bracket="{j}"/>'
+            )
+            cv.text(
+                (x1 + x2) / 2,
+                y - 8,
+                wrap(str(cv.value(b.path)), x2 - x1, cv.fs, 1, bold=True),
+                cv.fs,
+                pal.ink,
+                "600",
+                "middle",
+            )
     else:  # arena_sections: a grid; brackets become a legend and colour their sections
         top = cv.top + (34 if brackets else 0)
         n = len(segments)
@@ -302,14 +374,18 @@ def _memory_map(cv: Canvas) -> None:
         x = left
         for j, b in enumerate(brackets):
             label = str(cv.value(b.path))
-            cv.add(f'<rect x="{num(x)}" y="{num(cv.top)}" width="14" height="14" rx="3" '
-                   f'fill="{pal.accent(j)}" data-bracket="{j}"/>')
+            cv.add(
+                f'<rect x="{num(x)}" y="{num(cv.top)}" width="14" height="14" rx="3" '
+                f'fill="{pal.accent(j)}" data-bracket="{j}"/>'
+            )
             cv.text(x + 20, cv.top + 12, [label], cv.fs, pal.ink, "600")
             x += 40 + text_width(label, cv.fs, bold=True)
     for i, (comp, box) in enumerate(zip(segments, boxes, strict=True)):
         cv.label_box(box, comp.path, seg_colour(i), i)
     if cards:
-        for j, box in enumerate(row_boxes(len(cards), left, cv.bottom - cards_h, width, cards_h, gap)):
+        for j, box in enumerate(
+            row_boxes(len(cards), left, cv.bottom - cards_h, width, cards_h, gap)
+        ):
             cv.label_box(box, cards[j].path, pal.muted, 100 + j)
 
 
@@ -319,14 +395,22 @@ def _layer(cv: Canvas, box: Box, path: str | None, accent: str, node: int) -> No
     cv.add(f'<g data-node="{node}">')
     cv.rect(box, cv.pal.surface, cv.pal.border, 8)
     glow = ' filter="url(#glow)"' if cv.pal.glow else ""
-    cv.add(f'<rect x="{num(box.x)}" y="{num(box.y)}" width="6" height="{num(box.h)}" rx="3" '
-           f'fill="{accent}"{glow}/>')
+    cv.add(
+        f'<rect x="{num(box.x)}" y="{num(box.y)}" width="6" height="{num(box.h)}" rx="3" '
+        f'fill="{accent}"{glow}/>'
+    )
     head = cv.fs + 2
     label_w = box.w * 0.35
     lines = max(1, int((box.h - 8) // (cv.fs * 1.25)))
     baseline = box.cy + head * 0.35
-    cv.text(box.x + 16 + cv.pad, baseline, wrap(item["label"], label_w - 16, head, 1, bold=True), head,
-            cv.pal.ink, "700")
+    cv.text(
+        box.x + 16 + cv.pad,
+        baseline,
+        wrap(item["label"], label_w - 16, head, 1, bold=True),
+        head,
+        cv.pal.ink,
+        "700",
+    )
     detail = wrap(item.get("detail", ""), box.w - label_w - 2 * cv.pad, cv.fs, min(lines, 2))
     y = box.cy - (len(detail) - 1) * cv.fs * 0.625 + cv.fs * 0.35
     cv.text(box.x + label_w + cv.pad, y, detail, cv.fs, cv.pal.muted)
@@ -346,7 +430,9 @@ def _timeline(cv: Canvas) -> None:
         for i, (comp, box) in enumerate(zip(stages, boxes, strict=True)):
             cv.label_box(box, comp.path, pal.accent(i), i)
         for a in arrows:
-            cv.arrow(boxes[a.arg("from")], boxes[a.arg("to")], a.arg("from"), a.arg("to"), pal.muted)
+            cv.arrow(
+                boxes[a.arg("from")], boxes[a.arg("to")], a.arg("from"), a.arg("to"), pal.muted
+            )
         return
     # milestone_chain: dots on an axis, labels alternating above and below
     axis_y = (cv.top + cv.bottom) / 2
@@ -354,24 +440,30 @@ def _timeline(cv: Canvas) -> None:
     r = 9.0
     dots = [Box(left + step * (i + 0.5) - r, axis_y - r, 2 * r, 2 * r) for i in range(n)]
     if not arrows:
-        cv.add(f'<path d="M {num(left)} {num(axis_y)} H {num(left + width)}" stroke="{pal.border}" '
-               f'stroke-width="3"/>')
+        cv.add(
+            f'<path d="M {num(left)} {num(axis_y)} H {num(left + width)}" stroke="{pal.border}" '
+            f'stroke-width="3"/>'
+        )
     for a in arrows:
         cv.arrow(dots[a.arg("from")], dots[a.arg("to")], a.arg("from"), a.arg("to"), pal.muted)
     label_w = min(2 * step - cv.gap, 240.0)
     card_h = (cv.bottom - cv.top) / 2 - 40
     for i, (comp, dot) in enumerate(zip(stages, dots, strict=True)):
         glow = ' filter="url(#glow)"' if pal.glow else ""
-        cv.add(f'<circle cx="{num(dot.cx)}" cy="{num(dot.cy)}" r="{num(r)}" fill="{pal.accent(i)}" '
-               f'stroke="{pal.bg}" stroke-width="3"{glow}/>')
+        cv.add(
+            f'<circle cx="{num(dot.cx)}" cy="{num(dot.cy)}" r="{num(r)}" fill="{pal.accent(i)}" '
+            f'stroke="{pal.bg}" stroke-width="3"{glow}/>'
+        )
         above = i % 2 == 0
         y = axis_y - 28 - card_h if above else axis_y + 28
         # Cards near the edges shrink instead of shifting, so neighbours never overlap.
         x = max(dot.cx - label_w / 2, left)
         card_w = min(dot.cx + label_w / 2, left + width) - x
         tick_y1, tick_y2 = (y + card_h, axis_y - r) if above else (axis_y + r, y)
-        cv.add(f'<path d="M {num(dot.cx)} {num(tick_y1)} V {num(tick_y2)}" stroke="{pal.border}" '
-               f'stroke-dasharray="3 3"/>')
+        cv.add(
+            f'<path d="M {num(dot.cx)} {num(tick_y1)} V {num(tick_y2)}" stroke="{pal.border}" '
+            f'stroke-dasharray="3 3"/>'
+        )
         cv.label_box(Box(x, y, card_w, card_h), comp.path, pal.accent(i), i)
 
 
@@ -403,9 +495,13 @@ def _system_diagram(cv: Canvas) -> None:
         ch = (bottom - top - gap * (cand - 1)) / cand
         src_h = min(bottom - top, 150.0)
         boxes = [Box(left, top + (bottom - top - src_h) / 2, col_w, src_h)]
-        boxes += [Box(left + col_w + 2 * arrow_gap, top + i * (ch + gap), col_w, ch) for i in range(cand)]
+        boxes += [
+            Box(left + col_w + 2 * arrow_gap, top + i * (ch + gap), col_w, ch) for i in range(cand)
+        ]
         if terminal:
-            boxes.append(Box(left + 2 * (col_w + 2 * arrow_gap), top + (bottom - top - 70) / 2, col_w, 70))
+            boxes.append(
+                Box(left + 2 * (col_w + 2 * arrow_gap), top + (bottom - top - 70) / 2, col_w, 70)
+            )
     for i, comp in enumerate(stages):
         cv.label_box(boxes[i], comp.path, pal.accent(i), i)
     for a in arrows:
@@ -416,8 +512,15 @@ def _system_diagram(cv: Canvas) -> None:
         box = boxes[n]
         cv.add(f'<g data-node="{n}">')
         cv.rect(box, pal.accent(n), pal.accent(n), 35)
-        cv.text(box.cx, box.cy + 6, wrap(str(cv.value(terminal[0].path)), box.w - 24, 16, 1, bold=True), 16,
-                pal.bg, "700", "middle")
+        cv.text(
+            box.cx,
+            box.cy + 6,
+            wrap(str(cv.value(terminal[0].path)), box.w - 24, 16, 1, bold=True),
+            16,
+            pal.bg,
+            "700",
+            "middle",
+        )
         cv.add("</g>")
         cv.arrow(boxes[n - 1], box, n - 1, n, pal.muted)
     for k, link in enumerate(links):
@@ -440,8 +543,10 @@ def _route_link(cv: Canvas, boxes: list[Box], i: int, j: int, k: int, label: str
         points += [(side, low), (side, high), (b.cx, high), (b.cx, b.y)]
     d = "M " + " L ".join(f"{num(x)} {num(y)}" for x, y in points)
     colour = cv.pal.accent(k + 2)
-    cv.add(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.6" stroke-dasharray="6 4" '
-           f'marker-end="url(#arrowhead)" data-from="{i}" data-to="{j}" data-link="{k}"/>')
+    cv.add(
+        f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.6" stroke-dasharray="6 4" '
+        f'marker-end="url(#arrowhead)" data-from="{i}" data-to="{j}" data-link="{k}"/>'
+    )
     mid = (points[1][0] + points[2][0]) / 2
     cv.text(mid, low - 5, [label], 12, colour, "600", "middle")
 

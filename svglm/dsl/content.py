@@ -28,7 +28,10 @@ DEFAULT_CONTENT: dict[str, ContentPack] = {
         ],
         "brackets": ["Model state", "Step-local memory", "Runtime overhead"],
         "cards": [
-            {"title": "Biggest lever", "body": "Shard optimizer state across ranks to cut 28 GB per GPU."},
+            {
+                "title": "Biggest lever",
+                "body": "Shard optimizer state across ranks to cut 28 GB per GPU.",
+            },
             {"title": "Cheap win", "body": "Activation checkpointing trades compute for memory."},
             {"title": "Watch out", "body": "Fragmentation grows with variable sequence lengths."},
         ],

@@ -97,7 +97,9 @@ def parse_scene(text: str) -> Scene:
             args.append((arg, int(rest[i].value)))
         components.append(Component(kind, atom.value, tuple(args)))
         i += 1
-    scene = Scene(family.name, header["form"], tuple((k, header[k]) for k in STYLE), tuple(components))
+    scene = Scene(
+        family.name, header["form"], tuple((k, header[k]) for k in STYLE), tuple(components)
+    )
     _check_indices(scene)
     return scene
 

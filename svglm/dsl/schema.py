@@ -75,7 +75,9 @@ def closed_atoms() -> list[str]:
     atoms += sorted({f"[form:{form}]" for f in FAMILIES.values() for form in f.forms})
     for knob, values in STYLE.items():
         atoms += [f"[{knob}:{v}]" for v in values]
-    counts = {(name, n) for f in FAMILIES.values() for name, lo, hi in f.counts for n in range(lo, hi + 1)}
+    counts = {
+        (name, n) for f in FAMILIES.values() for name, lo, hi in f.counts for n in range(lo, hi + 1)
+    }
     atoms += [f"[{name}:{n}]" for name, n in sorted(counts)]
     atoms += [f"[{arg}:{i}]" for arg in ("from", "to") for i in range(MAX_INDEX + 1)]
     return atoms

@@ -20,8 +20,16 @@ from svglm.runs import RunDir, atomic_write_json, atomic_write_text, read_json
 from svglm.tasks.base import Task
 from svglm.train.loop import load_trained
 
-RATES = ("exact", "materialized_exact", "svg_exact", "valid", "valid_svg", "renderable",
-         "dirty_tail", "budget_truncated")
+RATES = (
+    "exact",
+    "materialized_exact",
+    "svg_exact",
+    "valid",
+    "valid_svg",
+    "renderable",
+    "dirty_tail",
+    "budget_truncated",
+)
 
 
 def extract_block(raw: str, opener: str, closer: str) -> tuple[str | None, str]:
@@ -34,13 +42,26 @@ def extract_block(raw: str, opener: str, closer: str) -> tuple[str | None, str]:
     return raw[start:end], raw[end:].strip()
 
 
-def score_case(task: Task, case: dict[str, Any], raw: str, stop: str,
-               content: dict[str, Any]) -> dict[str, Any]:
+def score_case(
+    task: Task, case: dict[str, Any], raw: str, stop: str, content: dict[str, Any]
+) -> dict[str, Any]:
     block, tail = extract_block(raw, task.opener, task.closer)
-    out = {**case, "raw_output": raw, "parsed_output": "", "tail_text": tail,
-           "stopped": stop in ("eos", "close"), "budget_truncated": block is None and stop == "budget",
-           "valid": False, "exact": False, "materialized_exact": False, "svg_exact": False,
-           "valid_svg": False, "renderable": False, "render_iou": None, "svg": None}
+    out = {
+        **case,
+        "raw_output": raw,
+        "parsed_output": "",
+        "tail_text": tail,
+        "stopped": stop in ("eos", "close"),
+        "budget_truncated": block is None and stop == "budget",
+        "valid": False,
+        "exact": False,
+        "materialized_exact": False,
+        "svg_exact": False,
+        "valid_svg": False,
+        "renderable": False,
+        "render_iou": None,
+        "svg": None,
+    }
     out["expected_svg"] = task.compile_svg(case["expected"], content)
     if block is not None:
         try:
@@ -76,17 +97,26 @@ def rates(cases: list[dict[str, Any]]) -> dict[str, Any]:
     return agg
 
 
-def aggregate(cases: list[dict[str, Any]], run_name: str, decoding: dict[str, Any]) -> dict[str, Any]:
-    groups: dict[str, dict[str, list]] = {"splits": defaultdict(list), "families": defaultdict(list),
-                                          "forms": defaultdict(list)}
+def aggregate(
+    cases: list[dict[str, Any]], run_name: str, decoding: dict[str, Any]
+) -> dict[str, Any]:
+    groups: dict[str, dict[str, list]] = {
+        "splits": defaultdict(list),
+        "families": defaultdict(list),
+        "forms": defaultdict(list),
+    }
     for c in cases:
         groups["splits"][c["split"]].append(c)
         groups["families"][c["family"]].append(c)
         groups["forms"][f"{c['family']}/{c['form']}"].append(c)
-    return {"schema": "svglm.probe_report/1", "run": run_name, "decoding": decoding,
-            "overall": rates(cases),
-            **{g: {k: rates(v) for k, v in sorted(members.items())} for g, members in groups.items()},
-            "cases_file": "cases.jsonl"}
+    return {
+        "schema": "svglm.probe_report/1",
+        "run": run_name,
+        "decoding": decoding,
+        "overall": rates(cases),
+        **{g: {k: rates(v) for k, v in sorted(members.items())} for g, members in groups.items()},
+        "cases_file": "cases.jsonl",
+    }
 
 
 def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
@@ -95,12 +125,24 @@ def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     content = read_json(run.dataset / "content.json")
     model, tok = load_trained(run, cfg)
     close_id = tok.encode(" " + task.closer)[0] if cfg.probe.stop_at_close else None
-    gens = greedy(model, [tok.encode_prompt(c["prompt"]) for c in contract], cfg.probe.max_tokens,
-                  tok.eos_id, close_id, cfg.probe.batch_size)
-    cases = [score_case(task, c, tok.decode(g.ids).strip(), g.stop, content)
-             for c, g in zip(contract, gens, strict=True)]
-    decoding = {"constrained": False, "greedy": True, "max_tokens": cfg.probe.max_tokens,
-                "stop_at_close": cfg.probe.stop_at_close}
+    gens = greedy(
+        model,
+        [tok.encode_prompt(c["prompt"]) for c in contract],
+        cfg.probe.max_tokens,
+        tok.eos_id,
+        close_id,
+        cfg.probe.batch_size,
+    )
+    cases = [
+        score_case(task, c, tok.decode(g.ids).strip(), g.stop, content)
+        for c, g in zip(contract, gens, strict=True)
+    ]
+    decoding = {
+        "constrained": False,
+        "greedy": True,
+        "max_tokens": cfg.probe.max_tokens,
+        "stop_at_close": cfg.probe.stop_at_close,
+    }
     report = aggregate(cases, run.name, decoding)
     run.probe.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run.probe / "cases.jsonl", "".join(json.dumps(c) + "\n" for c in cases))

@@ -22,8 +22,14 @@ class Generation:
 
 
 @torch.no_grad()
-def greedy(model: Decoder, prompts: list[list[int]], max_tokens: int, eos_id: int,
-           close_id: int | None = None, batch_size: int = 64) -> list[Generation]:
+def greedy(
+    model: Decoder,
+    prompts: list[list[int]],
+    max_tokens: int,
+    eos_id: int,
+    close_id: int | None = None,
+    batch_size: int = 64,
+) -> list[Generation]:
     by_length: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(prompts):
         by_length[len(p)].append(i)

@@ -45,14 +45,17 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 class KVCache:
     """Preallocated keys and values for every layer; `pos` is how many positions are filled."""
 
-    def __init__(self, cfg: ModelConfig, batch: int, max_len: int, device: torch.device,
-                 dtype: torch.dtype):
+    def __init__(
+        self, cfg: ModelConfig, batch: int, max_len: int, device: torch.device, dtype: torch.dtype
+    ):
         shape = (cfg.n_layer, batch, cfg.n_kv_head, max_len, cfg.hd)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
         self.pos = 0
 
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         t = k.shape[2]
         self.k[layer, :, :, self.pos : self.pos + t] = k
         self.v[layer, :, :, self.pos : self.pos + t] = v
@@ -72,8 +75,14 @@ class Attention(nn.Module):
             self.q_norm = RMSNorm(hd, cfg.norm_eps)
             self.k_norm = RMSNorm(hd, cfg.norm_eps)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                mask: torch.Tensor | None, cache: KVCache | None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        mask: torch.Tensor | None,
+        cache: KVCache | None,
+    ) -> torch.Tensor:
         B, T, _ = x.shape
         cfg = self.cfg
         q = self.q_proj(x).view(B, T, cfg.n_head, cfg.hd)
@@ -88,8 +97,9 @@ class Attention(nn.Module):
         # With a mask we pass it; without one, queries that start at 0 are plain causal and a
         # single decode step (T == 1) may see every cached position.
         causal = mask is None and T > 1
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
-                                           enable_gqa=cfg.n_kv_head != cfg.n_head)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=cfg.n_kv_head != cfg.n_head
+        )
         return self.o_proj(y.transpose(1, 2).reshape(B, T, cfg.n_head * cfg.hd))
 
 
@@ -136,8 +146,13 @@ class Decoder(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def forward(self, idx: torch.Tensor, positions: torch.Tensor | None = None,
-                doc_ids: torch.Tensor | None = None, cache: KVCache | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        idx: torch.Tensor,
+        positions: torch.Tensor | None = None,
+        doc_ids: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
         """idx (B, T) -> logits (B, T, V).
 
         positions: (B, T) RoPE positions; default counts from the cache position.

@@ -16,8 +16,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from svglm.report.plots import ledger_plot
 from svglm.runs import RunDir, atomic_write_text, list_runs, read_json
 
-_env = Environment(loader=PackageLoader("svglm", "report/templates"),
-                   autoescape=select_autoescape(["html"]))
+_env = Environment(
+    loader=PackageLoader("svglm", "report/templates"), autoescape=select_autoescape(["html"])
+)
 
 
 def svg_data_uri(svg: str | None) -> str | None:
@@ -39,20 +40,35 @@ def report_context(run: RunDir) -> dict[str, Any]:
     if cases_path.exists():
         for line in cases_path.read_text().splitlines():
             c = json.loads(line)
-            c["expected_img"], c["svg_img"] = svg_data_uri(c["expected_svg"]), svg_data_uri(c["svg"])
+            c["expected_img"], c["svg_img"] = (
+                svg_data_uri(c["expected_svg"]),
+                svg_data_uri(c["svg"]),
+            )
             cases.append(c)
     return {
-        "name": run.name, "config": run.config_path.read_text(),
-        "plan": _maybe(run.plan), "summary": _maybe(run.train_summary),
+        "name": run.name,
+        "config": run.config_path.read_text(),
+        "plan": _maybe(run.plan),
+        "summary": _maybe(run.train_summary),
         "qc": _maybe(run.dataset / "dataset_qc.json"),
         "profile": _maybe(run.dataset / "dataset_profile.json"),
         "roundtrip": _maybe(run.tokenizer / "tokenizer_roundtrip.json"),
         "manifest": _maybe(run.tokenizer / "tokenizer_manifest.json"),
         "probe": _maybe(run.probe / "probe_report.json"),
         "autopsy": _maybe(run.probe / "autopsy.json"),
-        "plot": ledger_plot(ledger), "cases": cases,
-        "rate_keys": ["n", "exact", "materialized_exact", "svg_exact", "valid", "valid_svg",
-                      "renderable", "dirty_tail", "budget_truncated"],
+        "plot": ledger_plot(ledger),
+        "cases": cases,
+        "rate_keys": [
+            "n",
+            "exact",
+            "materialized_exact",
+            "svg_exact",
+            "valid",
+            "valid_svg",
+            "renderable",
+            "dirty_tail",
+            "budget_truncated",
+        ],
     }
 
 

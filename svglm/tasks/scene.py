@@ -26,15 +26,22 @@ from svglm.tasks.base import Example, GeneratedData
 
 # The routebook: what an intent means. Two topics per family so routing is not a copy.
 TOPICS = {
-    "gpu_memory": "memory_map", "cache_layout": "memory_map",
-    "release_history": "timeline", "project_roadmap": "timeline",
-    "data_pipeline": "system_diagram", "build_system": "system_diagram",
+    "gpu_memory": "memory_map",
+    "cache_layout": "memory_map",
+    "release_history": "timeline",
+    "project_roadmap": "timeline",
+    "data_pipeline": "system_diagram",
+    "build_system": "system_diagram",
 }
 GOALS = {
-    "classify_regions": "typed_regions", "show_allocation": "arena_sections",
-    "show_layers": "layer_stack", "mark_milestones": "milestone_chain",
-    "walk_stages": "stage_sequence", "trace_flow": "linear_pipeline",
-    "show_build": "build_path", "explain_choice": "selection_path",
+    "classify_regions": "typed_regions",
+    "show_allocation": "arena_sections",
+    "show_layers": "layer_stack",
+    "mark_milestones": "milestone_chain",
+    "walk_stages": "stage_sequence",
+    "trace_flow": "linear_pipeline",
+    "show_build": "build_path",
+    "explain_choice": "selection_path",
 }
 AUDIENCES = {"engineers": "compact", "team": "balanced", "executives": "airy"}
 SURFACES = ("explicit", "routebook")
@@ -45,8 +52,13 @@ COMBO_KNOBS = ("family", "form", "theme", "tone")
 class SceneTask:
     name = "scene"
 
-    def __init__(self, level: str = "bundle", families: list[str] | None = None,
-                 surfaces: list[str] | None = None, holdout_fraction: float = 0.12):
+    def __init__(
+        self,
+        level: str = "bundle",
+        families: list[str] | None = None,
+        surfaces: list[str] | None = None,
+        holdout_fraction: float = 0.12,
+    ):
         if level not in LEVELS:
             raise ValueError(f"scene level must be one of {LEVELS} (got {level!r})")
         self.level = level
@@ -68,8 +80,13 @@ class SceneTask:
 
     # -- generation ---------------------------------------------------------------------------
     def _combos(self) -> list[tuple[str, ...]]:
-        return [(f, form, theme, tone) for f in self.families for form in FAMILIES[f].forms
-                for theme in STYLE["theme"] for tone in STYLE["tone"]]
+        return [
+            (f, form, theme, tone)
+            for f in self.families
+            for form in FAMILIES[f].forms
+            for theme in STYLE["theme"]
+            for tone in STYLE["tone"]
+        ]
 
     def _holdout(self, rng: random.Random) -> set[tuple[str, ...]]:
         combos = self._combos()
@@ -82,8 +99,12 @@ class SceneTask:
 
     def _random_bundle(self, rng: random.Random, combo: tuple[str, ...]) -> Bundle:
         family, form, theme, tone = combo
-        style = {"theme": theme, "tone": tone, "density": rng.choice(STYLE["density"]),
-                 "background": rng.choice(STYLE["background"])}
+        style = {
+            "theme": theme,
+            "tone": tone,
+            "density": rng.choice(STYLE["density"]),
+            "background": rng.choice(STYLE["background"]),
+        }
         counts = {k: rng.randint(lo, hi) for k, lo, hi in FAMILIES[family].counts}
         return make_bundle(family, form, style, counts)
 
@@ -98,8 +119,13 @@ class SceneTask:
             topic = rng.choice([t for t, f in TOPICS.items() if f == bundle.family])
             goal = next(g for g, form in GOALS.items() if form == bundle.form)
             audience = next(a for a, d in AUDIENCES.items() if d == bundle.style_value("density"))
-            head = [Atom("intent"), Atom("topic", topic), Atom("goal", goal),
-                    Atom("audience", audience), Atom("intent", closing=True)]
+            head = [
+                Atom("intent"),
+                Atom("topic", topic),
+                Atom("goal", goal),
+                Atom("audience", audience),
+                Atom("intent", closing=True),
+            ]
             atoms = [Atom(k, v) for k, v in bundle.style if k != "density"] + counts
             rng.shuffle(atoms)
         return join_atoms([Atom("task", "scene"), *head, *atoms, Atom("OUT")])
@@ -121,12 +147,20 @@ class SceneTask:
             while len(rows) < sizes[split]:
                 attempts += 1
                 if attempts > 50 * sizes[split] + 1000:
-                    raise ValueError(f"cannot make {sizes[split]} unique {split} rows; lower the size")
+                    raise ValueError(
+                        f"cannot make {sizes[split]} unique {split} rows; lower the size"
+                    )
                 combo = rng.choice(pool)
                 surface = self.surfaces[len(rows) % len(self.surfaces)]
                 bundle = self._random_bundle(rng, combo)
-                ex = Example(self._prompt(rng, bundle, surface), self._target(bundle),
-                             bundle.family, bundle.form, surface, combo)
+                ex = Example(
+                    self._prompt(rng, bundle, surface),
+                    self._target(bundle),
+                    bundle.family,
+                    bundle.form,
+                    surface,
+                    combo,
+                )
                 if ex.row() in used:
                     continue
                 used.add(ex.row())

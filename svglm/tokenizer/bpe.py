@@ -27,7 +27,7 @@ def row_body(row: str) -> str:
     """`<|bos|> A B <|eos|>` -> ` A B` (the body keeps the space before its first atom)."""
     if not (row.startswith(ROW_HEAD) and row.endswith(ROW_TAIL)):
         raise RowFormatError(f"a row must look like '{BOS} ... {EOS}': {row[:60]!r}")
-    return row[len(BOS):-len(ROW_TAIL)]
+    return row[len(BOS) : -len(ROW_TAIL)]
 
 
 class SvglmTokenizer:
@@ -76,7 +76,9 @@ def train_bpe(rows: Iterable[str], atoms: list[str], vocab_size: int) -> SvglmTo
     tok.add_tokens([AddedToken(" " + a, normalized=False) for a in atoms])
     # The trainer does not count tokens added above, so budget the merges for what is left.
     trainer = trainers.BpeTrainer(
-        vocab_size=max(vocab_size - len(atoms), 0), show_progress=False, special_tokens=SPECIALS,
+        vocab_size=max(vocab_size - len(atoms), 0),
+        show_progress=False,
+        special_tokens=SPECIALS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     # The special markers are stripped: BPE merges are learned from row bodies only.

@@ -28,17 +28,24 @@ def gate_tokenizer(run: RunDir, cfg: RunConfig, tok: SvglmTokenizer) -> dict[str
     rows = [r for split in SPLITS for r in read_rows(run, split)]
     rt = roundtrip(tok, rows)
     audit = atom_audit(tok, atoms)
-    manifest = {"schema": "svglm.tokenizer_manifest/1", "kind": "byte_level_bpe",
-                "vocab_size": tok.vocab_size, "reserved_atoms": len(atoms),
-                "special_tokens": {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id},
-                "roundtrip_exact": rt["exact"], "atom_audit": audit["verdict"]}
+    manifest = {
+        "schema": "svglm.tokenizer_manifest/1",
+        "kind": "byte_level_bpe",
+        "vocab_size": tok.vocab_size,
+        "reserved_atoms": len(atoms),
+        "special_tokens": {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id},
+        "roundtrip_exact": rt["exact"],
+        "atom_audit": audit["verdict"],
+    }
     atomic_write_json(run.tokenizer / "tokenizer_roundtrip.json", rt)
     atomic_write_json(run.tokenizer / "atom_audit.json", audit)
     atomic_write_json(run.tokenizer / "tokenizer_manifest.json", manifest)
     if not rt["exact"]:
         m = rt["first_mismatch"]
-        raise TokenizerGateError(f"tokenizer roundtrip is not exact: row {m['index']} differs at "
-                                 f"char {m['at_char']}: {m['row'][:70]!r} -> {m['decoded'][:70]!r}")
+        raise TokenizerGateError(
+            f"tokenizer roundtrip is not exact: row {m['index']} differs at "
+            f"char {m['at_char']}: {m['row'][:70]!r} -> {m['decoded'][:70]!r}"
+        )
     if audit["verdict"] != "PASS":
         raise TokenizerGateError(f"atoms split into several tokens: {list(audit['split'])[:5]}")
     return manifest

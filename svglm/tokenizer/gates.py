@@ -15,18 +15,34 @@ def roundtrip(tok: SvglmTokenizer, rows: list[str]) -> dict[str, Any]:
         tokens += len(ids)
         back = tok.decode_row(ids)
         if back != row:
-            at = next((k for k, (a, b) in enumerate(zip(row, back, strict=False)) if a != b),
-                      min(len(row), len(back)))
-            return {"schema": "svglm.tokenizer_roundtrip/1", "exact": False, "rows": len(rows),
-                    "checked": i + 1, "first_mismatch": {"index": i, "row": row, "decoded": back,
-                                                         "at_char": at}}
-    return {"schema": "svglm.tokenizer_roundtrip/1", "exact": True, "rows": len(rows),
-            "checked": len(rows), "tokens": tokens,
-            "tokens_per_row": round(tokens / max(1, len(rows)), 2)}
+            at = next(
+                (k for k, (a, b) in enumerate(zip(row, back, strict=False)) if a != b),
+                min(len(row), len(back)),
+            )
+            return {
+                "schema": "svglm.tokenizer_roundtrip/1",
+                "exact": False,
+                "rows": len(rows),
+                "checked": i + 1,
+                "first_mismatch": {"index": i, "row": row, "decoded": back, "at_char": at},
+            }
+    return {
+        "schema": "svglm.tokenizer_roundtrip/1",
+        "exact": True,
+        "rows": len(rows),
+        "checked": len(rows),
+        "tokens": tokens,
+        "tokens_per_row": round(tokens / max(1, len(rows)), 2),
+    }
 
 
 def atom_audit(tok: SvglmTokenizer, atoms: list[str]) -> dict[str, Any]:
-    """Every structural atom must encode, after the space that precedes it in a row, to one token."""
+    """Every structural atom, with the space before it in a row, must encode to one token."""
     split = {a: len(ids) for a in atoms if len(ids := tok.encode(" " + a)) != 1}
-    return {"schema": "svglm.atom_audit/1", "atoms": len(atoms), "single_token": len(atoms) - len(split),
-            "split": split, "verdict": "PASS" if not split else "FAIL"}
+    return {
+        "schema": "svglm.atom_audit/1",
+        "atoms": len(atoms),
+        "single_token": len(atoms) - len(split),
+        "split": split,
+        "verdict": "PASS" if not split else "FAIL",
+    }

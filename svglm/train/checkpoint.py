@@ -20,12 +20,16 @@ MANIFEST = "manifest.json"
 
 def _manifest(root: Path) -> dict[str, Any]:
     path = root / MANIFEST
-    return read_json(path) if path.exists() else {"schema": "svglm.checkpoints/1", "latest": None,
-                                                   "finals": {}}
+    return (
+        read_json(path)
+        if path.exists()
+        else {"schema": "svglm.checkpoints/1", "latest": None, "finals": {}}
+    )
 
 
-def save_checkpoint(root: Path, model: torch.nn.Module, state: dict[str, Any], stage: str,
-                    step: int, final: bool) -> Path:
+def save_checkpoint(
+    root: Path, model: torch.nn.Module, state: dict[str, Any], stage: str, step: int, final: bool
+) -> Path:
     """Write weights and state into a fresh folder, then point the manifest at it."""
     name = f"{stage}-final" if final else f"{stage}-step{step:06d}"
     folder = root / name

@@ -51,8 +51,9 @@ def epoch_windows(rows: list[EncodedRow], seq_len: int, seed: int, epoch: int) -
     return pack(rows, order, seq_len)
 
 
-def window_stream(rows: list[EncodedRow], seq_len: int, seed: int,
-                  start: int = 0) -> Iterator[list[int]]:
+def window_stream(
+    rows: list[EncodedRow], seq_len: int, seed: int, start: int = 0
+) -> Iterator[list[int]]:
     """Endless windows over reshuffled epochs, starting at global window index `start`."""
     epoch, seen = 0, 0
     while True:
@@ -64,8 +65,9 @@ def window_stream(rows: list[EncodedRow], seq_len: int, seed: int,
         epoch += 1
 
 
-def collate(rows: list[EncodedRow], windows: list[list[int]], seq_len: int, pad_id: int,
-            loss: str) -> dict[str, torch.Tensor]:
+def collate(
+    rows: list[EncodedRow], windows: list[list[int]], seq_len: int, pad_id: int, loss: str
+) -> dict[str, torch.Tensor]:
     """Tensors for a batch of windows. Labels are next tokens inside the same row; with
     loss='target' only target tokens (and the closing <|eos|>) are labels."""
     B = len(windows)

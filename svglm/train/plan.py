@@ -24,9 +24,17 @@ class PlanFailed(RuntimeError):
 
 def model_config(cfg: RunConfig, vocab_size: int) -> ModelConfig:
     m = cfg.model
-    return family_config(m.family, vocab_size=vocab_size, n_layer=m.n_layer, d_model=m.d_model,
-                         n_head=m.n_head, n_kv_head=m.n_kv_head, d_ff=m.d_ff,
-                         max_seq_len=m.seq_len, rope_theta=m.rope_theta)
+    return family_config(
+        m.family,
+        vocab_size=vocab_size,
+        n_layer=m.n_layer,
+        d_model=m.d_model,
+        n_head=m.n_head,
+        n_kv_head=m.n_kv_head,
+        d_ff=m.d_ff,
+        max_seq_len=m.seq_len,
+        rope_theta=m.rope_theta,
+    )
 
 
 def param_count(mc: ModelConfig) -> int:
@@ -57,13 +65,21 @@ def make_plan(cfg: RunConfig, tok: SvglmTokenizer, rows: list[EncodedRow]) -> di
     checks = []
     too_long = [len(r.ids) for r in rows if len(r.ids) > seq_len]
     lengths = [len(r.ids) for r in rows]
-    checks.append(_check("rows_fit_context", not too_long,
-                         f"{len(too_long)} of {len(rows)} rows exceed seq_len {seq_len} "
-                         f"(longest {max(lengths)} tokens)" if too_long
-                         else f"longest row {max(lengths)} tokens <= seq_len {seq_len}"))
+    checks.append(
+        _check(
+            "rows_fit_context",
+            not too_long,
+            f"{len(too_long)} of {len(rows)} rows exceed seq_len {seq_len} "
+            f"(longest {max(lengths)} tokens)"
+            if too_long
+            else f"longest row {max(lengths)} tokens <= seq_len {seq_len}",
+        )
+    )
     windows = len(epoch_windows(rows, seq_len, cfg.seed, 0))
     fill = sum(lengths) / max(1, windows * seq_len)
-    target_fraction = sum(len(r.ids) - r.target_start for r in rows) / max(1, sum(lengths) - len(rows))
+    target_fraction = sum(len(r.ids) - r.target_start for r in rows) / max(
+        1, sum(lengths) - len(rows)
+    )
 
     mc = model_config(cfg, tok.vocab_size)
     stages = []
@@ -73,31 +89,76 @@ def make_plan(cfg: RunConfig, tok: SvglmTokenizer, rows: list[EncodedRow]) -> di
         steps_per_epoch = windows // (st.batch_size * st.grad_accum)
         epochs = steps / steps_per_epoch if steps_per_epoch else math.inf
         where = f"stages[{i}] ({st.name})"
-        checks.append(_check(f"{where}.one_epoch_fits", steps_per_epoch > 0,
-                             f"{windows} windows per epoch make {steps_per_epoch} steps of "
-                             f"{st.batch_size}x{st.grad_accum} windows"))
+        checks.append(
+            _check(
+                f"{where}.one_epoch_fits",
+                steps_per_epoch > 0,
+                f"{windows} windows per epoch make {steps_per_epoch} steps of "
+                f"{st.batch_size}x{st.grad_accum} windows",
+            )
+        )
         if st.max_epochs is not None:
-            checks.append(_check(f"{where}.reachable_steps", epochs <= st.max_epochs,
-                                 f"{steps} steps requested, {int(steps_per_epoch * st.max_epochs)} "
-                                 f"reachable in max_epochs={st.max_epochs}"))
-        checks.append(_check(f"{where}.warmup_inside_schedule", st.warmup_steps < steps,
-                             f"warmup {st.warmup_steps} steps of {steps}"))
+            checks.append(
+                _check(
+                    f"{where}.reachable_steps",
+                    epochs <= st.max_epochs,
+                    f"{steps} steps requested, {int(steps_per_epoch * st.max_epochs)} "
+                    f"reachable in max_epochs={st.max_epochs}",
+                )
+            )
+        checks.append(
+            _check(
+                f"{where}.warmup_inside_schedule",
+                st.warmup_steps < steps,
+                f"warmup {st.warmup_steps} steps of {steps}",
+            )
+        )
         loss_tokens = per_step * fill * (target_fraction if st.loss == "target" else 1.0)
-        stages.append({"name": st.name, "steps": steps, "tokens": steps * per_step,
-                       "tokens_per_step": per_step, "steps_per_epoch": steps_per_epoch,
-                       "epochs": round(epochs, 3), "warmup_steps": st.warmup_steps, "lr": st.lr,
-                       "loss": st.loss, "loss_tokens_per_step": round(loss_tokens, 1)})
+        stages.append(
+            {
+                "name": st.name,
+                "steps": steps,
+                "tokens": steps * per_step,
+                "tokens_per_step": per_step,
+                "steps_per_epoch": steps_per_epoch,
+                "epochs": round(epochs, 3),
+                "warmup_steps": st.warmup_steps,
+                "lr": st.lr,
+                "loss": st.loss,
+                "loss_tokens_per_step": round(loss_tokens, 1),
+            }
+        )
     peak = max(memory_estimate_gb(mc, st.batch_size, seq_len) for st in cfg.stages)
-    checks.append(_check("memory_estimate", peak <= cfg.train.memory_limit_gb,
-                         f"{peak:.3f} GB estimated, limit {cfg.train.memory_limit_gb} GB"))
+    checks.append(
+        _check(
+            "memory_estimate",
+            peak <= cfg.train.memory_limit_gb,
+            f"{peak:.3f} GB estimated, limit {cfg.train.memory_limit_gb} GB",
+        )
+    )
     verdict = "PASS" if all(c["status"] == "PASS" for c in checks) else "FAIL"
-    return {"schema": "svglm.plan/1", "verdict": verdict, "checks": checks, "stages": stages,
-            "model": {"family": mc.family, "params": param_count(mc), "vocab_size": mc.vocab_size,
-                      "n_layer": mc.n_layer, "d_model": mc.d_model, "seq_len": seq_len},
-            "data": {"rows": len(rows), "windows_per_epoch": windows, "window_fill": round(fill, 4),
-                     "target_token_fraction": round(target_fraction, 4)},
-            "memory_gb": round(peak, 4),
-            "total_tokens": sum(s["tokens"] for s in stages)}
+    return {
+        "schema": "svglm.plan/1",
+        "verdict": verdict,
+        "checks": checks,
+        "stages": stages,
+        "model": {
+            "family": mc.family,
+            "params": param_count(mc),
+            "vocab_size": mc.vocab_size,
+            "n_layer": mc.n_layer,
+            "d_model": mc.d_model,
+            "seq_len": seq_len,
+        },
+        "data": {
+            "rows": len(rows),
+            "windows_per_epoch": windows,
+            "window_fill": round(fill, 4),
+            "target_token_fraction": round(target_fraction, 4),
+        },
+        "memory_gb": round(peak, 4),
+        "total_tokens": sum(s["tokens"] for s in stages),
+    }
 
 
 def build_plan(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
