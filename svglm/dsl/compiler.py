@@ -194,7 +194,11 @@ class Canvas:
             top = text_top + len(title_lines) * head * 1.25 + 2
             fit = int((box.bottom - self.pad - top) // (size * 1.25))
             self.text(
-                box.x + self.pad, top + size * 0.2, wrap(detail, inner, size, fit), size, self.pal.muted
+                box.x + self.pad,
+                top + size * 0.2,
+                wrap(detail, inner, size, fit),
+                size,
+                self.pal.muted,
             )
         self.add("</g>")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from svglm.eval.probe import RATES
 from svglm.report.plots import ledger_plot
 from svglm.runs import RunDir, atomic_write_text, list_runs, read_json
 
@@ -58,17 +59,7 @@ def report_context(run: RunDir) -> dict[str, Any]:
         "autopsy": _maybe(run.probe / "autopsy.json"),
         "plot": ledger_plot(ledger),
         "cases": cases,
-        "rate_keys": [
-            "n",
-            "exact",
-            "materialized_exact",
-            "svg_exact",
-            "valid",
-            "valid_svg",
-            "renderable",
-            "dirty_tail",
-            "budget_truncated",
-        ],
+        "rate_keys": ["n", *RATES],
     }
 
 
