@@ -57,7 +57,7 @@ class TokenizerConfig(Strict):
 
 
 class ModelSection(Strict):
-    family: Literal["llama", "qwen3"] = "qwen3"
+    family: Literal["llama", "qwen2", "qwen3", "gemma3", "qwen35"] = "qwen3"
     n_layer: int = Field(3, gt=0)
     d_model: int = Field(192, gt=0)
     n_head: int = Field(6, gt=0)

@@ -1,5 +1,5 @@
-"""The decoder: KV-cached decoding equals the full forward, and packed rows with the
-block-causal mask equal each row run on its own."""
+"""The decoder, for every family: KV-cached decoding equals the full forward, packed rows
+equal each row run on its own, and the chunked delta rule equals its token recurrence."""
 
 from __future__ import annotations
 
@@ -7,19 +7,26 @@ import pytest
 import torch
 
 from svglm.infer.generate import greedy
-from svglm.model.config import family_config
-from svglm.model.transformer import Decoder, KVCache
+from svglm.model.config import FAMILIES, family_config
+from svglm.model.transformer import Decoder, KVCache, chunked_delta_rule, recurrent_delta_rule
+
+# Small windows and mixed layer kinds so that sliding and linear layers take part.
+KINDS = {
+    "gemma3": dict(layer_types=("sliding", "full"), sliding_window=5),
+    "qwen35": dict(layer_types=("linear", "full")),
+}
 
 
 def tiny(family: str) -> Decoder:
     torch.manual_seed(0)
-    cfg = family_config(
-        family, vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2, d_ff=64, max_seq_len=64
+    sizes = dict(
+        vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2, d_ff=64, max_seq_len=64
     )
+    cfg = family_config(family, **sizes, **KINDS.get(family, {}))
     return Decoder(cfg).eval()
 
 
-@pytest.mark.parametrize("family", ["llama", "qwen3"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_kv_cache_matches_full_forward(family):
     model = tiny(family)
     x = torch.randint(0, 97, (3, 20))
@@ -31,7 +38,7 @@ def test_kv_cache_matches_full_forward(family):
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("family", ["llama", "qwen3"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_packed_rows_equal_rows_alone(family):
     model = tiny(family)
     a, b = torch.randint(0, 97, (1, 9)), torch.randint(0, 97, (1, 13))
@@ -43,9 +50,25 @@ def test_packed_rows_equal_rows_alone(family):
     torch.testing.assert_close(out[:, 9:], model(b), atol=1e-5, rtol=1e-5)
 
 
+def test_family_presets_set_their_switches():
+    assert tiny("qwen2").layers[0].attn.q_proj.bias is not None
+    assert tiny("gemma3").layers[0].sandwich and tiny("gemma3").cfg.embed_scale
+    assert [b.kind for b in tiny("qwen35").layers] == ["linear", "full"]
+    assert family_config(
+        "qwen35",
+        vocab_size=9,
+        n_layer=8,
+        d_model=32,
+        n_head=4,
+        n_kv_head=2,
+        d_ff=64,
+        max_seq_len=64,
+    ).types == ("linear",) * 3 + ("full",) + ("linear",) * 3 + ("full",)
+
+
 def test_qwen3_preset_sets_qk_norm_and_llama_does_not():
-    assert tiny("qwen3").layers[0].self_attn.q_norm is not None
-    assert not hasattr(tiny("llama").layers[0].self_attn, "q_norm")
+    assert tiny("qwen3").layers[0].attn.q_norm is not None
+    assert not hasattr(tiny("llama").layers[0].attn, "q_norm")
 
 
 def test_batched_greedy_equals_one_prompt_at_a_time():
@@ -71,3 +94,18 @@ def test_generation_stops_on_eos_and_close_per_row():
     assert stopped.stop == "close" and stopped.ids == free.ids[: free.ids.index(close) + 1]
     eos = greedy(model, [[1, 4]], max_tokens=10, eos_id=free.ids[2])[0]
     assert eos.stop == "eos" and eos.ids == free.ids[: free.ids.index(free.ids[2])]
+
+
+def test_chunked_delta_rule_equals_the_token_recurrence():
+    torch.manual_seed(0)
+    B, H, T, D = 2, 3, 11, 8
+    q, k, v = (torch.randn(B, H, T, D) * 0.3 for _ in range(3))
+    g, beta = -torch.rand(B, H, T), torch.rand(B, H, T)
+    state = torch.randn(B, H, D, D) * 0.1  # a carried-in state, as after a prefill
+    ref, ref_state = recurrent_delta_rule(
+        q, k, v, g, beta, state, torch.zeros(B, T, dtype=torch.bool)
+    )
+    for chunk in (4, 64):  # several chunks with a ragged tail, and one padded chunk
+        out, out_state = chunked_delta_rule(q, k, v, g, beta, state, chunk=chunk)
+        torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out_state, ref_state, atol=1e-5, rtol=1e-5)

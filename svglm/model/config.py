@@ -1,4 +1,7 @@
-"""Model architecture as data: one dataclass of switches, and family presets that set them."""
+"""Model architecture as data: one dataclass of switches, and family presets that set them.
+
+A family is nothing but a set of flag values (litgpt style); `transformer.py` reads the flags.
+"""
 
 from __future__ import annotations
 
@@ -14,28 +17,112 @@ class ModelConfig:
     n_kv_head: int
     d_ff: int
     max_seq_len: int
+    family: str = "llama"
     head_dim: int | None = None  # defaults to d_model // n_head
     rope_theta: float = 10000.0
+    rope_fraction: float = 1.0  # share of each head's dims that RoPE rotates (qwen35: 0.25)
     norm_eps: float = 1e-6
+    norm_offset: bool = False  # RMSNorm scales by (1 + w), w initialised at 0 (gemma3, qwen35)
     qkv_bias: bool = False  # qwen2
-    qk_norm: bool = False  # qwen3: RMSNorm over each head's q and k before RoPE
+    qk_norm: bool = False  # RMSNorm over each head's q and k before RoPE (qwen3, gemma3, qwen35)
+    attn_scale: float | None = None  # softmax scale; None = head_dim ** -0.5
+    attn_gate: bool = False  # qwen35: q_proj also yields a sigmoid gate on the attention output
+    mlp_act: str = "silu"  # "silu" (SwiGLU) or "gelu_tanh" (GeGLU)
+    sandwich_norm: bool = False  # gemma3: extra norms on the attention and MLP outputs
+    embed_scale: bool = False  # gemma3: embeddings multiplied by sqrt(d_model)
+    final_softcap: float | None = None  # logits = cap * tanh(logits / cap)
+    # Per-layer mixers: "full", "sliding" (gemma3 local layers) or "linear" (qwen35 DeltaNet).
+    layer_types: tuple[str, ...] = ()
+    sliding_window: int = 0
+    local_rope_theta: float = 10000.0  # RoPE base of sliding layers
+    # qwen35 Gated DeltaNet sizes
+    linear_k_heads: int = 0
+    linear_v_heads: int = 0
+    linear_k_dim: int = 0
+    linear_v_dim: int = 0
+    linear_conv: int = 4
     tie_embeddings: bool = True
-    family: str = "llama"
 
     @property
     def hd(self) -> int:
         return self.head_dim or self.d_model // self.n_head
 
+    @property
+    def types(self) -> tuple[str, ...]:
+        return self.layer_types or ("full",) * self.n_layer
+
+
+def _gemma3_layers(n: int, pattern: int = 6) -> tuple[str, ...]:
+    """Five sliding (local) layers, then one full (global) layer, repeated."""
+    return tuple("full" if (i + 1) % pattern == 0 else "sliding" for i in range(n))
+
+
+def _qwen35_layers(n: int, interval: int = 4) -> tuple[str, ...]:
+    """Three linear-attention layers, then one gated full-attention layer, repeated."""
+    return tuple("full" if (i + 1) % interval == 0 else "linear" for i in range(n))
+
 
 # Presets set only the switches that define a family; sizes come from run.yaml.
 FAMILY_FLAGS: dict[str, dict[str, object]] = {
-    "llama": dict(qkv_bias=False, qk_norm=False, norm_eps=1e-5),
-    "qwen3": dict(qkv_bias=False, qk_norm=True, norm_eps=1e-6),
+    "llama": dict(norm_eps=1e-5),  # also nanbeige, which uses the Llama architecture
+    "qwen2": dict(qkv_bias=True, norm_eps=1e-6, rope_theta=1_000_000.0),
+    "qwen3": dict(qk_norm=True, norm_eps=1e-6, rope_theta=1_000_000.0),
+    "gemma3": dict(
+        norm_offset=True,
+        qk_norm=True,
+        mlp_act="gelu_tanh",
+        sandwich_norm=True,
+        embed_scale=True,
+        norm_eps=1e-6,
+        rope_theta=1_000_000.0,
+        local_rope_theta=10_000.0,
+        sliding_window=512,
+    ),
+    "qwen35": dict(
+        norm_offset=True,
+        qk_norm=True,
+        attn_gate=True,
+        rope_fraction=0.25,
+        norm_eps=1e-6,
+        rope_theta=10_000_000.0,
+        linear_conv=4,
+    ),
 }
+FAMILIES = tuple(FAMILY_FLAGS)
 
 
 def family_config(family: str, **sizes: object) -> ModelConfig:
+    """A config of `family` with the given sizes; per-layer types follow the family's pattern
+    unless `layer_types` is passed."""
     if family not in FAMILY_FLAGS:
         raise ValueError(f"unknown model family {family!r} (known: {', '.join(FAMILY_FLAGS)})")
-    base = ModelConfig(family=family, **sizes)  # type: ignore[arg-type]
-    return replace(base, **FAMILY_FLAGS[family])  # type: ignore[arg-type]
+    flags = dict(FAMILY_FLAGS[family])
+    n = int(sizes["n_layer"])  # type: ignore[arg-type]
+    if family == "gemma3":
+        flags["layer_types"] = _gemma3_layers(n)
+    if family == "qwen35":
+        flags["layer_types"] = _qwen35_layers(n)
+        hd = int(sizes.get("head_dim") or int(sizes["d_model"]) // int(sizes["n_head"]))  # type: ignore[arg-type]
+        flags.update(
+            linear_k_heads=int(sizes["n_kv_head"]),
+            linear_v_heads=int(sizes["n_head"]),  # type: ignore[arg-type]
+            linear_k_dim=hd,
+            linear_v_dim=hd,
+        )
+    flags.update(sizes)
+    cfg = replace(
+        ModelConfig(
+            vocab_size=0,
+            n_layer=n,
+            d_model=0,
+            n_head=1,
+            n_kv_head=1,
+            d_ff=0,
+            max_seq_len=0,
+            family=family,
+        ),
+        **flags,
+    )  # type: ignore[arg-type]
+    if len(cfg.types) != cfg.n_layer:
+        raise ValueError(f"layer_types has {len(cfg.types)} entries for {cfg.n_layer} layers")
+    return cfg

@@ -1,8 +1,11 @@
-"""The decoder: RMSNorm, RoPE, grouped-query attention via scaled_dot_product_attention, SwiGLU,
-optional QKV bias and QK-norm, tied embeddings and a KV cache. Families are flags, not subclasses.
+"""The decoder: one readable model whose families (llama, qwen2, qwen3, gemma3, qwen35) are flags.
 
-Names follow the Hugging Face Llama/Qwen layout (q_proj, input_layernorm, ...) so that one
-weight-name map serves import and export.
+RMSNorm (optionally (1 + w)), RoPE (optionally partial, with a separate base for sliding
+layers), grouped-query attention through scaled_dot_product_attention with optional QKV bias,
+QK-norm, output gate and sliding window; Gated DeltaNet linear attention (qwen35); SwiGLU or
+GeGLU; sandwich norms, embedding scaling, logit soft-capping, tied embeddings and a cache.
+
+Shapes: B batch, T new tokens, S cached + new tokens, C d_model, H heads, D head dim.
 """
 
 from __future__ import annotations
@@ -15,92 +18,256 @@ from svglm.model.config import ModelConfig
 
 
 class RMSNorm(nn.Module):
-    def __init__(self, dim: int, eps: float):
+    def __init__(self, dim: int, eps: float, offset: bool = False):
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(dim))
+        self.offset = offset  # gemma-style: scale by (1 + w), w starts at 0
+        self.weight = nn.Parameter(torch.zeros(dim) if offset else torch.ones(dim))
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # normalize in fp32, as the references do, then cast back
-        h = x.float()
+        h = x.float()  # normalize in fp32, as the references do
         h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        if self.offset:
+            return (h * (1.0 + self.weight.float())).type_as(x)
         return self.weight * h.to(x.dtype)
 
 
-def rope_tables(cfg: ModelConfig, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos/sin of shape (B, T, hd) for integer positions (B, T)."""
-    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, cfg.hd, 2, dtype=torch.float32) / cfg.hd))
-    freqs = positions.float()[..., None] * inv_freq.to(positions.device)  # (B, T, hd/2)
+def rope_tables(
+    positions: torch.Tensor, dim: int, theta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin of shape (B, T, dim) for integer positions (B, T)."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+    freqs = positions.float()[..., None] * inv_freq.to(positions.device)  # (B, T, dim/2)
     emb = torch.cat([freqs, freqs], dim=-1)
     return emb.cos(), emb.sin()
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    # x: (B, H, T, hd); rotate the two halves (the "rotate_half" convention)
-    half = x.shape[-1] // 2
-    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
-    return x * cos[:, None].to(x.dtype) + rotated * sin[:, None].to(x.dtype)
+    """Rotate the first cos.shape[-1] dims of x (B, H, T, D) in the "rotate_half" convention."""
+    r = cos.shape[-1]
+    x_rot, x_pass = x[..., :r], x[..., r:]
+    half = r // 2
+    rotated = torch.cat([-x_rot[..., half:], x_rot[..., :half]], dim=-1)
+    out = x_rot * cos[:, None].to(x.dtype) + rotated * sin[:, None].to(x.dtype)
+    return torch.cat([out, x_pass], dim=-1)
 
 
 class KVCache:
-    """Preallocated keys and values for every layer; `pos` is how many positions are filled."""
+    """Per-layer decoding state: keys/values for attention layers, conv and recurrent state for
+    linear-attention layers. `pos` is how many positions have been consumed."""
 
     def __init__(
         self, cfg: ModelConfig, batch: int, max_len: int, device: torch.device, dtype: torch.dtype
     ):
-        shape = (cfg.n_layer, batch, cfg.n_kv_head, max_len, cfg.hd)
-        self.k = torch.zeros(shape, device=device, dtype=dtype)
-        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.k: list[torch.Tensor | None] = []
+        self.v: list[torch.Tensor | None] = []
+        self.conv: list[torch.Tensor | None] = []
+        self.state: list[torch.Tensor | None] = []
+        for kind in cfg.types:
+            attn = kind != "linear"
+            shape = (batch, cfg.n_kv_head, max_len, cfg.hd)
+            self.k.append(torch.zeros(shape, device=device, dtype=dtype) if attn else None)
+            self.v.append(torch.zeros(shape, device=device, dtype=dtype) if attn else None)
+            self.conv.append(None)
+            self.state.append(None)
         self.pos = 0
 
     def update(
         self, layer: int, k: torch.Tensor, v: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         t = k.shape[2]
-        self.k[layer, :, :, self.pos : self.pos + t] = k
-        self.v[layer, :, :, self.pos : self.pos + t] = v
-        return self.k[layer, :, :, : self.pos + t], self.v[layer, :, :, : self.pos + t]
+        self.k[layer][:, :, self.pos : self.pos + t] = k
+        self.v[layer][:, :, self.pos : self.pos + t] = v
+        return self.k[layer][:, :, : self.pos + t], self.v[layer][:, :, : self.pos + t]
 
 
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig, layer: int):
         super().__init__()
         self.cfg, self.layer = cfg, layer
+        self.sliding = cfg.types[layer] == "sliding"
         hd = cfg.hd
-        self.q_proj = nn.Linear(cfg.d_model, cfg.n_head * hd, bias=cfg.qkv_bias)
+        q_out = cfg.n_head * hd * (2 if cfg.attn_gate else 1)
+        self.q_proj = nn.Linear(cfg.d_model, q_out, bias=cfg.qkv_bias)
         self.k_proj = nn.Linear(cfg.d_model, cfg.n_kv_head * hd, bias=cfg.qkv_bias)
         self.v_proj = nn.Linear(cfg.d_model, cfg.n_kv_head * hd, bias=cfg.qkv_bias)
         self.o_proj = nn.Linear(cfg.n_head * hd, cfg.d_model, bias=False)
         if cfg.qk_norm:
-            self.q_norm = RMSNorm(hd, cfg.norm_eps)
-            self.k_norm = RMSNorm(hd, cfg.norm_eps)
+            self.q_norm = RMSNorm(hd, cfg.norm_eps, cfg.norm_offset)
+            self.k_norm = RMSNorm(hd, cfg.norm_eps, cfg.norm_offset)
 
     def forward(
         self,
         x: torch.Tensor,
-        cos: torch.Tensor,
-        sin: torch.Tensor,
+        rope: tuple[torch.Tensor, torch.Tensor],
         mask: torch.Tensor | None,
         cache: KVCache | None,
     ) -> torch.Tensor:
         B, T, _ = x.shape
         cfg = self.cfg
-        q = self.q_proj(x).view(B, T, cfg.n_head, cfg.hd)
+        q = self.q_proj(x)
+        if cfg.attn_gate:  # per head: [query | gate]
+            q, gate = q.view(B, T, cfg.n_head, 2 * cfg.hd).chunk(2, dim=-1)
+            gate = gate.reshape(B, T, cfg.n_head * cfg.hd)
+        q = q.reshape(B, T, cfg.n_head, cfg.hd)
         k = self.k_proj(x).view(B, T, cfg.n_kv_head, cfg.hd)
         v = self.v_proj(x).view(B, T, cfg.n_kv_head, cfg.hd)
         if cfg.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
-        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, T, hd)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
+        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         if cache is not None:
-            k, v = cache.update(self.layer, k, v)  # (B, Hkv, S, hd), S = cached + T
-        # With a mask we pass it; without one, queries that start at 0 are plain causal and a
-        # single decode step (T == 1) may see every cached position.
-        causal = mask is None and T > 1
+            k, v = cache.update(self.layer, k, v)  # (B, Hkv, S, D)
+        causal = mask is None and T > 1  # without a mask, queries start at 0 or decode one step
         y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=cfg.n_kv_head != cfg.n_head
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            is_causal=causal,
+            scale=cfg.attn_scale,
+            enable_gqa=cfg.n_kv_head != cfg.n_head,
         )
-        return self.o_proj(y.transpose(1, 2).reshape(B, T, cfg.n_head * cfg.hd))
+        y = y.transpose(1, 2).reshape(B, T, cfg.n_head * cfg.hd)
+        if cfg.attn_gate:
+            y = y * torch.sigmoid(gate)
+        return self.o_proj(y)
+
+
+class GatedDeltaNet(nn.Module):
+    """Linear attention with the gated delta rule (qwen35). A short causal depthwise conv mixes
+    q/k/v; a per-head state S (Dk x Dv) decays by exp(g), is corrected towards v along k with
+    strength beta, and is read by q."""
+
+    def __init__(self, cfg: ModelConfig, layer: int):
+        super().__init__()
+        self.cfg, self.layer = cfg, layer
+        self.key_dim = cfg.linear_k_heads * cfg.linear_k_dim
+        self.value_dim = cfg.linear_v_heads * cfg.linear_v_dim
+        self.conv_dim = 2 * self.key_dim + self.value_dim
+        self.in_proj_qkv = nn.Linear(cfg.d_model, self.conv_dim, bias=False)
+        self.in_proj_z = nn.Linear(cfg.d_model, self.value_dim, bias=False)
+        self.in_proj_b = nn.Linear(cfg.d_model, cfg.linear_v_heads, bias=False)
+        self.in_proj_a = nn.Linear(cfg.d_model, cfg.linear_v_heads, bias=False)
+        self.conv1d = nn.Conv1d(
+            self.conv_dim, self.conv_dim, cfg.linear_conv, groups=self.conv_dim, bias=False
+        )
+        self.dt_bias = nn.Parameter(torch.ones(cfg.linear_v_heads))
+        self.A_log = nn.Parameter(torch.log(torch.empty(cfg.linear_v_heads).uniform_(0.01, 16)))
+        self.norm = RMSNorm(cfg.linear_v_dim, cfg.norm_eps)  # gated below, weight starts at 1
+        self.out_proj = nn.Linear(self.value_dim, cfg.d_model, bias=False)
+
+    def _conv(self, x: torch.Tensor, new_row: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
+        """Causal depthwise conv over (B, T, E), not reaching across packed-row starts."""
+        K = self.cfg.linear_conv
+        B, T, E = x.shape
+        past = cache.conv[self.layer] if cache is not None else None  # last K-1 inputs
+        full = torch.cat([past if past is not None else x.new_zeros(B, K - 1, E), x], dim=1)
+        if cache is not None:
+            cache.conv[self.layer] = full[:, -(K - 1) :].detach().clone()
+        weight = self.conv1d.weight  # (E, 1, K)
+        if not new_row[:, 1:].any():  # one row throughout: a plain causal conv
+            if past is None:  # the reference's form: zero padding, keep the first T outputs
+                out = F.conv1d(x.transpose(1, 2), weight, padding=K - 1, groups=E)[..., :T]
+            else:
+                out = F.conv1d(full.transpose(1, 2), weight, groups=E)
+            return F.silu(out).transpose(1, 2)
+        # tap j of token t (input t-K+1+j) counts only if it lies in the same packed row
+        since = torch.cumsum(new_row.long(), dim=1)  # row counter per position
+        since = torch.cat([since.new_zeros(B, K - 1), since], dim=1)
+        out = x.new_zeros(B, T, E)
+        for j in range(K):
+            same = (since[:, j : j + T] == since[:, K - 1 :]).unsqueeze(-1)
+            out = out + full[:, j : j + T] * same * weight[:, 0, j]
+        return F.silu(out)
+
+    def forward(
+        self, x: torch.Tensor, new_row: torch.Tensor, cache: KVCache | None
+    ) -> torch.Tensor:
+        cfg = self.cfg
+        B, T, _ = x.shape
+        # all four projections first, in the reference's order (it fixes how autograd sums dx)
+        qkv, z = self.in_proj_qkv(x), self.in_proj_z(x)
+        b, a = self.in_proj_b(x), self.in_proj_a(x)
+        qkv = self._conv(qkv, new_row, cache)
+        q, k, v = qkv.split([self.key_dim, self.key_dim, self.value_dim], dim=-1)
+        q = q.reshape(B, T, cfg.linear_k_heads, cfg.linear_k_dim).float()
+        k = k.reshape(B, T, cfg.linear_k_heads, cfg.linear_k_dim).float()
+        v = v.reshape(B, T, cfg.linear_v_heads, cfg.linear_v_dim).float()
+        rep = cfg.linear_v_heads // cfg.linear_k_heads  # each q/k head serves `rep` value heads
+        q, k = q.repeat_interleave(rep, dim=2), k.repeat_interleave(rep, dim=2)
+        q = q * torch.rsqrt((q * q).sum(-1, keepdim=True) + 1e-6) * cfg.linear_k_dim**-0.5
+        k = k * torch.rsqrt((k * k).sum(-1, keepdim=True) + 1e-6)
+        beta = b.sigmoid().float()  # (B, T, Hv)
+        g = -self.A_log.float().exp() * F.softplus(a.float() + self.dt_bias)
+        state = cache.state[self.layer] if cache is not None else None
+        if state is None:
+            state = x.new_zeros(
+                B, cfg.linear_v_heads, cfg.linear_k_dim, cfg.linear_v_dim, dtype=torch.float32
+            )
+        # heads first: (B, Hv, T, D) and (B, Hv, T)
+        q, k, v = (t.transpose(1, 2).contiguous() for t in (q, k, v))
+        g, beta = g.transpose(1, 2).contiguous(), beta.transpose(1, 2).contiguous()
+        if T > 1 and not new_row[:, 1:].any():  # no packed row starts inside: chunked form
+            y, state = chunked_delta_rule(q, k, v, g, beta, state)
+        else:
+            y, state = recurrent_delta_rule(q, k, v, g, beta, state, new_row)
+        if cache is not None:
+            cache.state[self.layer] = state.detach()
+        y = y.transpose(1, 2).to(x.dtype)  # (B, T, Hv, Dv)
+        z = z.view(B, T, cfg.linear_v_heads, cfg.linear_v_dim)
+        y = (self.norm(y).float() * F.silu(z.float())).to(x.dtype)
+        return self.out_proj(y.reshape(B, T, self.value_dim))
+
+
+def recurrent_delta_rule(q, k, v, g, beta, state, new_row):  # noqa: ANN001, ANN201
+    """The gated delta rule token by token (decode steps and packed rows).
+
+    q, k: (B, H, T, Dk); v: (B, H, T, Dv); g, beta: (B, H, T); state: (B, H, Dk, Dv) fp32.
+    Where new_row (B, T) is set, a packed row starts and the state restarts from zero."""
+    outs = []
+    for t in range(q.shape[2]):
+        keep = (~new_row[:, t]).float()[:, None, None, None]
+        state = state * keep * g[:, :, t].exp()[..., None, None]
+        k_t = k[:, :, t]
+        delta = (v[:, :, t] - (state * k_t[..., None]).sum(-2)) * beta[:, :, t, None]
+        state = state + k_t[..., None] * delta[..., None, :]
+        outs.append((state * q[:, :, t, :, None]).sum(-2))
+    return torch.stack(outs, dim=2), state
+
+
+def chunked_delta_rule(q, k, v, g, beta, state, chunk: int = 64):  # noqa: ANN001, ANN201
+    """The same recurrence in chunks (the UT/WY form of the Gated DeltaNet paper): inside a chunk
+    the delta-rule updates are solved at once with a unit-triangular system, and the state is
+    carried from chunk to chunk. Shapes as in `recurrent_delta_rule`; no row restarts inside."""
+    B, H, T, _ = q.shape
+    pad = (-T) % chunk
+    q, k, v = (F.pad(t, (0, 0, 0, pad)) for t in (q, k, v))
+    g, beta = F.pad(g, (0, pad)), F.pad(beta, (0, pad))
+    n = (T + pad) // chunk
+    q, k, v = (t.reshape(B, H, n, chunk, -1) for t in (q, k, v))
+    g, beta = g.reshape(B, H, n, chunk), beta.reshape(B, H, n, chunk)
+    k_beta, v_beta = k * beta[..., None], v * beta[..., None]
+    cum = g.cumsum(-1)  # log decay from the chunk start to each position
+    later = torch.ones(chunk, chunk, dtype=torch.bool, device=q.device).triu(1)
+    decay = (cum[..., :, None] - cum[..., None, :]).masked_fill(later, float("-inf")).exp()
+    system = (k_beta @ k.transpose(-1, -2)) * decay  # its strict lower part couples the updates
+    inner = (q @ k.transpose(-1, -2)) * decay  # attention inside the chunk
+    u = torch.linalg.solve_triangular(system, v_beta, upper=False, unitriangular=True)
+    w = torch.linalg.solve_triangular(
+        system, k_beta * cum.exp()[..., None], upper=False, unitriangular=True
+    )
+    q_read = q * cum.exp()[..., None]  # q reading the state carried into the chunk
+    k_write = k * (cum[..., -1:] - cum).exp()[..., None]  # k decayed to the chunk end
+    outs = []
+    for i in range(n):
+        v_new = u[:, :, i] - w[:, :, i] @ state
+        outs.append(q_read[:, :, i] @ state + inner[:, :, i] @ v_new)
+        state = (
+            state * cum[:, :, i, -1].exp()[..., None, None]
+            + k_write[:, :, i].transpose(-1, -2) @ v_new
+        )
+    return torch.stack(outs, dim=2).reshape(B, H, n * chunk, -1)[:, :, :T], state
 
 
 class MLP(nn.Module):
@@ -109,34 +276,48 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
         self.up_proj = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
         self.down_proj = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
+        self.gelu = cfg.mlp_act == "gelu_tanh"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        g = self.gate_proj(x)
+        g = F.gelu(g, approximate="tanh") if self.gelu else F.silu(g)
+        return self.down_proj(g * self.up_proj(x))
 
 
 class Block(nn.Module):
     def __init__(self, cfg: ModelConfig, layer: int):
         super().__init__()
-        self.input_layernorm = RMSNorm(cfg.d_model, cfg.norm_eps)
-        self.self_attn = Attention(cfg, layer)
-        self.post_attention_layernorm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        norm = lambda: RMSNorm(cfg.d_model, cfg.norm_eps, cfg.norm_offset)  # noqa: E731
+        self.kind = cfg.types[layer]
+        self.attn_norm = norm()
+        self.attn = GatedDeltaNet(cfg, layer) if self.kind == "linear" else Attention(cfg, layer)
+        self.mlp_norm = norm()
         self.mlp = MLP(cfg)
+        if cfg.sandwich_norm:
+            self.attn_out_norm, self.mlp_out_norm = norm(), norm()
+        self.sandwich = cfg.sandwich_norm
 
-    def forward(self, x, cos, sin, mask, cache):  # noqa: ANN001 - shapes as in Decoder.forward
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, cache)
-        return x + self.mlp(self.post_attention_layernorm(x))
+    def forward(self, x, ropes, masks, new_row, cache):  # noqa: ANN001 - see Decoder.forward
+        h = self.attn_norm(x)
+        if self.kind == "linear":
+            h = self.attn(h, new_row, cache)
+        else:
+            h = self.attn(h, ropes[self.kind], masks[self.kind], cache)
+        x = x + (self.attn_out_norm(h) if self.sandwich else h)
+        h = self.mlp(self.mlp_norm(x))
+        return x + (self.mlp_out_norm(h) if self.sandwich else h)
 
 
 class Decoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.layers = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layer))
-        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.final_norm = RMSNorm(cfg.d_model, cfg.norm_eps, cfg.norm_offset)
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
-            self.lm_head.weight = self.embed_tokens.weight
+            self.lm_head.weight = self.embed.weight
         self.apply(self._init)
 
     @staticmethod
@@ -145,6 +326,23 @@ class Decoder(nn.Module):
             nn.init.normal_(m.weight, std=0.02)
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
+
+    def _masks(
+        self, T: int, start: int, doc_ids: torch.Tensor | None, device: torch.device
+    ) -> dict[str, torch.Tensor | None]:
+        """Boolean attention masks (B or 1, 1, T, S) per layer kind; None = plain causal."""
+        S = start + T
+        q = torch.arange(start, S, device=device)[:, None]
+        k = torch.arange(S, device=device)[None, :]
+        allowed = k <= q
+        if doc_ids is not None:  # packed rows attend only inside themselves
+            allowed = allowed & (doc_ids[:, :, None] == doc_ids[:, None, :])
+        full = allowed[:, None] if doc_ids is not None else None
+        masks: dict[str, torch.Tensor | None] = {"full": full}
+        if "sliding" in self.cfg.types:
+            window = allowed & (k > q - self.cfg.sliding_window)
+            masks["sliding"] = window[:, None] if window.dim() == 3 else window[None, None]
+        return masks
 
     def forward(
         self,
@@ -156,25 +354,31 @@ class Decoder(nn.Module):
         """idx (B, T) -> logits (B, T, V).
 
         positions: (B, T) RoPE positions; default counts from the cache position.
-        doc_ids:   (B, T) packed-row ids; attention stays inside a row (block-causal mask).
+        doc_ids:   (B, T) packed-row ids; attention and linear state stay inside a row.
         cache:     a KVCache to read and extend; its `pos` advances by T.
         """
+        cfg = self.cfg
         B, T = idx.shape
         start = cache.pos if cache is not None else 0
         if positions is None:
             positions = torch.arange(start, start + T, device=idx.device).expand(B, T)
-        mask = None
-        if doc_ids is not None:
-            same = doc_ids[:, :, None] == doc_ids[:, None, :]  # (B, T, T)
-            causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()
-            mask = (same & causal)[:, None]  # (B, 1, T, T), broadcast over heads
-        cos, sin = rope_tables(self.cfg, positions)
-        x = self.embed_tokens(idx)  # (B, T, C)
+        rot = int(cfg.hd * cfg.rope_fraction)
+        ropes = {"full": rope_tables(positions, rot, cfg.rope_theta)}
+        if "sliding" in cfg.types:
+            ropes["sliding"] = rope_tables(positions, rot, cfg.local_rope_theta)
+        masks = self._masks(T, start, doc_ids, idx.device)
+        new_row = positions == 0  # (B, T): where linear-attention state restarts
+        x = self.embed(idx)  # (B, T, C)
+        if cfg.embed_scale:
+            x = x * torch.tensor(cfg.d_model**0.5, dtype=x.dtype)
         for block in self.layers:
-            x = block(x, cos, sin, mask, cache)
+            x = block(x, ropes, masks, new_row, cache)
         if cache is not None:
             cache.pos += T
-        return self.lm_head(self.norm(x))  # (B, T, V)
+        logits = self.lm_head(self.final_norm(x))  # (B, T, V)
+        if cfg.final_softcap:
+            logits = torch.tanh(logits / cfg.final_softcap) * cfg.final_softcap
+        return logits
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
