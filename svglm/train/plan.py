@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
+
 from svglm.config import RunConfig
 from svglm.data.build import read_rows
 from svglm.model.config import ModelConfig, family_config
+from svglm.model.transformer import Decoder
 from svglm.runs import RunDir, atomic_write_json
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train.packing import EncodedRow, encode_rows, epoch_windows
@@ -38,12 +41,9 @@ def model_config(cfg: RunConfig, vocab_size: int) -> ModelConfig:
 
 
 def param_count(mc: ModelConfig) -> int:
-    hd, d = mc.hd, mc.d_model
-    attn = d * hd * (2 * mc.n_head + 2 * mc.n_kv_head) + (2 * hd if mc.qk_norm else 0)
-    attn += (mc.n_head + 2 * mc.n_kv_head) * hd if mc.qkv_bias else 0
-    block = attn + 3 * d * mc.d_ff + 2 * d
-    embed = mc.vocab_size * d * (1 if mc.tie_embeddings else 2)
-    return mc.n_layer * block + embed + d
+    """Parameters of the real model, built on the meta device (no memory, no compute)."""
+    with torch.device("meta"):
+        return Decoder(mc).num_params()
 
 
 def memory_estimate_gb(mc: ModelConfig, batch: int, seq_len: int) -> float:
