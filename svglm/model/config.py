@@ -123,6 +123,8 @@ def family_config(family: str, **sizes: object) -> ModelConfig:
         ),
         **flags,
     )  # type: ignore[arg-type]
+    if cfg.head_dim is None:  # resolved, so that equal models have equal configs
+        cfg = replace(cfg, head_dim=cfg.d_model // cfg.n_head)
     if len(cfg.types) != cfg.n_layer:
         raise ValueError(f"layer_types has {len(cfg.types)} entries for {cfg.n_layer} layers")
     return cfg

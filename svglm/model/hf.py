@@ -6,11 +6,14 @@ parity tests load our weights into the `transformers` reference through it.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from svglm.dsl.atoms import BOS, EOS, PAD
 from svglm.model.config import ModelConfig, family_config
 
 HF_MODEL_TYPE = {
@@ -207,3 +210,54 @@ def import_state(model: torch.nn.Module, hf_state: dict[str, torch.Tensor]) -> N
         {wanted[k]: hf_state[k] for k in wanted}
         | ({"lm_head.weight": hf_state["model.embed_tokens.weight"]} if cfg.tie_embeddings else {})
     )
+
+
+# -- directories --------------------------------------------------------------------------------
+def save_hf_dir(model: torch.nn.Module, tok: Any, out: Path) -> Path:
+    """A directory that `AutoModelForCausalLM` and `AutoTokenizer` load with no custom code."""
+    from safetensors.torch import save_file
+
+    from svglm.runs import atomic_write_json, atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = model.cfg
+    atomic_write_json(out / "config.json", hf_config_dict(cfg, tok.bos_id, tok.eos_id, tok.pad_id))
+    atomic_write_json(
+        out / "generation_config.json",
+        {"bos_token_id": tok.bos_id, "eos_token_id": tok.eos_id, "pad_token_id": tok.pad_id},
+    )
+    save_file(export_state(model), str(out / "model.safetensors"), metadata={"format": "pt"})
+    atomic_write_text(out / "tokenizer.json", tok.tok.to_str(pretty=True))
+    atomic_write_json(
+        out / "tokenizer_config.json",
+        {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "bos_token": BOS,
+            "eos_token": EOS,
+            "pad_token": PAD,
+            "model_max_length": cfg.max_seq_len,
+            "clean_up_tokenization_spaces": False,
+        },
+    )
+    atomic_write_json(
+        out / "special_tokens_map.json", {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD}
+    )
+    return out
+
+
+def load_hf_dir(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor], Path]:
+    """Config, HF-named weights and the tokenizer.json path of a saved transformers model."""
+    from safetensors.torch import load_file
+
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path}: no config.json (not a Hugging Face model directory)")
+    cfg = config_from_hf(json.loads((path / "config.json").read_text()))
+    files = sorted(path.glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{path}: no *.safetensors weights (only safetensors are loaded)")
+    state: dict[str, torch.Tensor] = {}
+    for f in files:
+        state.update(load_file(str(f)))
+    if not (path / "tokenizer.json").exists():
+        raise FileNotFoundError(f"{path}: no tokenizer.json (a fast tokenizer file is needed)")
+    return cfg, state, path / "tokenizer.json"
