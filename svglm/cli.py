@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from svglm.config import PRESETS, ConfigError, preset
+from svglm.config import PRESETS, BaseConfig, ConfigError, ModelSection, preset
 from svglm.data.build import DataGateError
+from svglm.model.gguf_io import export_gguf
+from svglm.model.hf import save_hf_dir
+from svglm.model.pretrained import copy_base, read_base
 from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, home, list_runs
 from svglm.tokenizer.build import TokenizerGateError
+from svglm.train.loop import load_trained
 from svglm.train.plan import PlanFailed
 
 app = typer.Typer(
@@ -65,17 +70,75 @@ def init(
     preset_name: Annotated[
         str, typer.Option("--preset", "-p", help=f"Starting config: {', '.join(PRESETS)}.")
     ] = "demo",
+    from_hf: Annotated[
+        Path | None,
+        typer.Option("--from-hf", help="Start from a Hugging Face model directory (safetensors)."),
+    ] = None,
+    from_gguf: Annotated[
+        Path | None,
+        typer.Option("--from-gguf", help="Start from a GGUF file that carries its tokenizer."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run.yaml.")] = False,
 ) -> None:
-    """Create runs/NAME/run.yaml from a preset. Edit it, then `svglm run NAME`."""
+    """Create runs/NAME/run.yaml from a preset. Edit it, then `svglm run NAME`.
+
+    With --from-hf or --from-gguf the checkpoint (weights, config, tokenizer) is copied into
+    runs/NAME/base/; the DSL atoms are added to its tokenizer and training starts from its
+    weights with the embedding resized."""
     run = RunDir.named(name)
     if run.exists() and not force:
         fail(f"{run.config_path} exists; pass --force to overwrite it")
+    if from_hf and from_gguf:
+        fail("pass either --from-hf or --from-gguf, not both", 2)
     try:
-        run.write_config(preset(preset_name, name))
-    except (ConfigError, ValueError) as e:
+        cfg = preset(preset_name, name)
+        if from_hf or from_gguf:
+            fmt, src = ("hf", from_hf) if from_hf else ("gguf", from_gguf)
+            copied = copy_base(src, fmt, run.root / "base")
+            base_cfg, _, _ = read_base(copied, fmt)
+            cfg.base = BaseConfig(format=fmt, path=str(copied.relative_to(run.root)))
+            cfg.model = ModelSection(  # for the reader: the base checkpoint's config rules
+                family=base_cfg.family,
+                n_layer=base_cfg.n_layer,
+                d_model=base_cfg.d_model,
+                n_head=base_cfg.n_head,
+                n_kv_head=base_cfg.n_kv_head,
+                d_ff=base_cfg.d_ff,
+                seq_len=cfg.model.seq_len,
+                rope_theta=base_cfg.rope_theta,
+            )
+        run.write_config(cfg)
+    except USER_ERRORS as e:
         fail(str(e))
     console.print(f"created {run.config_path}")
+
+
+@app.command()
+def export(
+    name: RunName,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="hf (a transformers directory) or gguf.")
+    ] = "hf",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write; default runs/NAME/export/hf or runs/NAME/export/NAME.gguf."
+        ),
+    ] = None,
+) -> None:
+    """Export the trained model with its tokenizer, as a Hugging Face directory or a GGUF file."""
+    run = _existing(name)
+    if fmt not in ("hf", "gguf"):
+        fail(f"unknown format {fmt!r} (formats: hf, gguf)", 2)
+    try:
+        model, tok = load_trained(run, run.config())
+        if fmt == "hf":
+            path = save_hf_dir(model, tok, out or run.root / "export" / "hf")
+        else:
+            path = export_gguf(model, tok, out or run.root / "export" / f"{name}.gguf")
+    except USER_ERRORS as e:
+        fail(str(e))
+    console.print(f"exported {path}")
 
 
 @app.command("run")

@@ -110,6 +110,13 @@ class ProbeConfig(Strict):
     )
 
 
+class BaseConfig(Strict):
+    """A pretrained checkpoint copied into the run; training starts from its weights."""
+
+    format: Literal["hf", "gguf"]
+    path: str = Field(description="path inside the run directory, e.g. base/ or base/model.gguf")
+
+
 class RunConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     preset: str = "custom"
@@ -121,6 +128,7 @@ class RunConfig(Strict):
     stages: list[StageConfig] = Field(min_length=1)
     train: TrainConfig = Field(default_factory=TrainConfig)
     probe: ProbeConfig = Field(default_factory=ProbeConfig)
+    base: BaseConfig | None = None
 
 
 def _demo(name: str) -> RunConfig:

@@ -17,7 +17,7 @@ from svglm.config import RunConfig
 from svglm.data.build import build_dataset
 from svglm.eval.probe import run_probe
 from svglm.report.html import build_hub, build_report
-from svglm.runs import RunDir, digest, register
+from svglm.runs import RunDir, digest, file_digest, register
 from svglm.tokenizer.build import build_tokenizer
 from svglm.train.loop import train
 from svglm.train.plan import build_plan
@@ -25,10 +25,15 @@ from svglm.train.plan import build_plan
 STEPS = ("data", "tokenizer", "plan", "train", "probe", "report")
 
 
-def fingerprints(cfg: RunConfig) -> dict[str, str]:
+def fingerprints(cfg: RunConfig, run: RunDir) -> dict[str, str]:
     d = cfg.model_dump(mode="json")
+    base_digest = None  # a changed base checkpoint makes everything from the tokenizer on stale
+    if cfg.base is not None:
+        base = run.root / cfg.base.path
+        files = sorted(base.iterdir()) if base.is_dir() else [base]
+        base_digest = [file_digest(f) for f in files]
     fp = {"data": digest("data", __version__, cfg.seed, d["task"], d["data"])}
-    fp["tokenizer"] = digest("tokenizer", fp["data"], d["tokenizer"])
+    fp["tokenizer"] = digest("tokenizer", fp["data"], d["tokenizer"], d["base"], base_digest)
     fp["plan"] = digest(
         "plan", fp["tokenizer"], d["model"], d["stages"], d["train"]["memory_limit_gb"]
     )
@@ -60,7 +65,7 @@ def run_steps(
     """Run the named steps in order; upstream steps that are stale run first."""
     console = console or Console(quiet=not show_progress)
     cfg = run.config()
-    fps = fingerprints(cfg)
+    fps = fingerprints(cfg, run)
     needed = outputs(run)
     last = max(STEPS.index(s) for s in steps)
     actions: dict[str, Callable[[], object]] = {

@@ -99,7 +99,7 @@ def test_unchanged_steps_are_skipped_and_changes_rerun_only_downstream(home):
     run.write_config(cfg)
     from svglm.pipeline import fingerprints
 
-    fps = fingerprints(cfg)
+    fps = fingerprints(cfg, run)
     stale = [s for s in STEPS if not run.step_done(s, fps[s])]
     assert stale == ["probe", "report"]
     run_steps(run, show_progress=False)

@@ -6,6 +6,7 @@ from typing import Any
 
 from svglm.config import RunConfig
 from svglm.data.build import SPLITS, read_rows, task_for
+from svglm.model.pretrained import extend_tokenizer, read_base
 from svglm.runs import RunDir, atomic_write_json
 from svglm.tokenizer.bpe import SvglmTokenizer, train_bpe
 from svglm.tokenizer.gates import atom_audit, roundtrip
@@ -16,8 +17,13 @@ class TokenizerGateError(RuntimeError):
 
 
 def build_tokenizer(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
+    """Train BPE on the train split, or extend the base checkpoint's tokenizer with the atoms."""
     atoms = task_for(cfg).reserved_atoms()
-    tok = train_bpe(read_rows(run, "train"), atoms, cfg.tokenizer.vocab_size)
+    if cfg.base is None:
+        tok = train_bpe(read_rows(run, "train"), atoms, cfg.tokenizer.vocab_size)
+    else:
+        _, _, tokenizer_json = read_base(run.root / cfg.base.path, cfg.base.format)
+        tok = extend_tokenizer(tokenizer_json, atoms)
     tok.save(run.tokenizer / "tokenizer.json")
     return gate_tokenizer(run, cfg, tok)
 
@@ -30,7 +36,7 @@ def gate_tokenizer(run: RunDir, cfg: RunConfig, tok: SvglmTokenizer) -> dict[str
     audit = atom_audit(tok, atoms)
     manifest = {
         "schema": "svglm.tokenizer_manifest/1",
-        "kind": "byte_level_bpe",
+        "kind": "byte_level_bpe" if cfg.base is None else f"{cfg.base.format}_base_extended",
         "vocab_size": tok.vocab_size,
         "reserved_atoms": len(atoms),
         "special_tokens": {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id},

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from svglm.config import RunConfig, StageConfig
 from svglm.data.build import read_rows
+from svglm.model.pretrained import pretrained_model, read_base
 from svglm.model.transformer import Decoder
 from svglm.runs import RunDir, atomic_write_json, read_json
 from svglm.tokenizer.bpe import SvglmTokenizer
@@ -50,9 +51,13 @@ def make_optimizer(model: torch.nn.Module, stage: StageConfig) -> torch.optim.Ad
     return torch.optim.AdamW(groups, lr=stage.lr, betas=(0.9, 0.95), eps=1e-8)
 
 
-def build_model(cfg: RunConfig, vocab_size: int) -> Decoder:
+def initial_model(run: RunDir, cfg: RunConfig, vocab_size: int) -> Decoder:
+    """Seeded random weights, or the base checkpoint's weights with the embedding resized."""
     torch.manual_seed(cfg.seed)
-    return Decoder(model_config(cfg, vocab_size))
+    if cfg.base is None:
+        return Decoder(model_config(run, cfg, vocab_size))
+    base_cfg, state, _ = read_base(run.root / cfg.base.path, cfg.base.format)
+    return pretrained_model(base_cfg, state, vocab_size)
 
 
 def _truncate_ledger(run: RunDir, keep: set[str], stage: str, step: int) -> None:
@@ -93,7 +98,7 @@ def train(
                 "finals": {},
             },
         )
-    model = build_model(cfg, tok.vocab_size)
+    model = initial_model(run, cfg, tok.vocab_size)
     latest = ckpt.latest(run.checkpoints)
     summaries: list[dict[str, Any]] = []
     done_stages: set[str] = set()
@@ -238,7 +243,7 @@ def train(
 def load_trained(run: RunDir, cfg: RunConfig) -> tuple[Decoder, SvglmTokenizer]:
     """The model at the last stage's final checkpoint, in eval mode, with its tokenizer."""
     tok = SvglmTokenizer.load(run.tokenizer / "tokenizer.json")
-    model = build_model(cfg, tok.vocab_size)
+    model = Decoder(model_config(run, cfg, tok.vocab_size))
     final = ckpt.final_of(run.checkpoints, cfg.stages[-1].name)
     if final is None:
         raise FileNotFoundError(

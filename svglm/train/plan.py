@@ -8,6 +8,7 @@ than the context, parameter count and a memory estimate. Any FAIL stops `svglm r
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ import torch
 from svglm.config import RunConfig
 from svglm.data.build import read_rows
 from svglm.model.config import ModelConfig, family_config
+from svglm.model.pretrained import read_base
 from svglm.model.transformer import Decoder
 from svglm.runs import RunDir, atomic_write_json
 from svglm.tokenizer.bpe import SvglmTokenizer
@@ -25,7 +27,11 @@ class PlanFailed(RuntimeError):
     """The plan's verdict is FAIL; the message lists every failed check."""
 
 
-def model_config(cfg: RunConfig, vocab_size: int) -> ModelConfig:
+def model_config(run: RunDir, cfg: RunConfig, vocab_size: int) -> ModelConfig:
+    """The architecture to train: run.yaml's model section, or the base checkpoint's own config."""
+    if cfg.base is not None:
+        base_cfg, _, _ = read_base(run.root / cfg.base.path, cfg.base.format)
+        return replace(base_cfg, vocab_size=vocab_size)
     m = cfg.model
     return family_config(
         m.family,
@@ -60,7 +66,7 @@ def _check(name: str, ok: bool, detail: str) -> dict[str, str]:
     return {"name": name, "status": "PASS" if ok else "FAIL", "detail": detail}
 
 
-def make_plan(cfg: RunConfig, tok: SvglmTokenizer, rows: list[EncodedRow]) -> dict[str, Any]:
+def make_plan(cfg: RunConfig, mc: ModelConfig, rows: list[EncodedRow]) -> dict[str, Any]:
     seq_len = cfg.model.seq_len
     checks = []
     too_long = [len(r.ids) for r in rows if len(r.ids) > seq_len]
@@ -81,7 +87,6 @@ def make_plan(cfg: RunConfig, tok: SvglmTokenizer, rows: list[EncodedRow]) -> di
         1, sum(lengths) - len(rows)
     )
 
-    mc = model_config(cfg, tok.vocab_size)
     stages = []
     for i, st in enumerate(cfg.stages):
         per_step = st.batch_size * st.grad_accum * seq_len
@@ -164,7 +169,7 @@ def make_plan(cfg: RunConfig, tok: SvglmTokenizer, rows: list[EncodedRow]) -> di
 def build_plan(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     tok = SvglmTokenizer.load(run.tokenizer / "tokenizer.json")
     rows = encode_rows(tok, read_rows(run, "train"), tok.encode(" [OUT]")[0])
-    plan = make_plan(cfg, tok, rows)
+    plan = make_plan(cfg, model_config(run, cfg, tok.vocab_size), rows)
     atomic_write_json(run.plan, plan)
     if plan["verdict"] == "FAIL":
         failed = [f"{c['name']}: {c['detail']}" for c in plan["checks"] if c["status"] == "FAIL"]

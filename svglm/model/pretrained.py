@@ -1,0 +1,88 @@
+"""Starting a run from a pretrained checkpoint (a Hugging Face directory or a GGUF file).
+
+The checkpoint is copied into the run (runs/NAME/base/) so the run stays self-contained. Its
+tokenizer gains the DSL's reserved atoms and svglm's special markers as added tokens, and the
+embedding grows to match: new rows start at the mean of the pretrained rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from tokenizers import AddedToken, Tokenizer
+
+from svglm.model.config import ModelConfig
+from svglm.model.gguf_io import read_gguf
+from svglm.model.hf import import_state, load_hf_dir
+from svglm.model.transformer import Decoder
+from svglm.tokenizer.bpe import SPECIALS, SvglmTokenizer
+
+HF_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "generation_config.json",
+)
+
+
+def copy_base(src: Path, fmt: str, dest: Path) -> Path:
+    """Copy a checkpoint into the run; returns the copied directory or file."""
+    if fmt == "hf":
+        load_hf_dir(src)  # fail early, with a reason, on something that is not a model
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in [*src.glob("*.safetensors"), *(src / n for n in HF_FILES)]:
+            if f.exists():
+                shutil.copy2(f, dest / f.name)
+        return dest
+    read_gguf(src)  # the same early check for GGUF
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dest / src.name)
+    return dest / src.name
+
+
+def read_base(path: Path, fmt: str) -> tuple[ModelConfig, dict[str, torch.Tensor], str]:
+    """Config, HF-named weights and tokenizer.json text of a copied checkpoint."""
+    if fmt == "hf":
+        cfg, state, tokenizer_path = load_hf_dir(path)
+        return cfg, state, tokenizer_path.read_text()
+    cfg, state, tokenizer_json = read_gguf(path)
+    if tokenizer_json is None:
+        raise ValueError(
+            f"{path}: the GGUF file carries no tokenizer.huggingface.json; "
+            "svglm needs the exact tokenizer to extend it"
+        )
+    return cfg, state, tokenizer_json
+
+
+def extend_tokenizer(tokenizer_json: str, atoms: list[str]) -> SvglmTokenizer:
+    """The pretrained tokenizer plus svglm's markers and one added token per reserved atom."""
+    tok = Tokenizer.from_str(tokenizer_json)
+    vocab = tok.get_vocab(with_added_tokens=True)
+    tok.add_special_tokens(
+        [AddedToken(t, special=True, normalized=False) for t in SPECIALS if t not in vocab]
+    )
+    tok.add_tokens([AddedToken(" " + a, normalized=False) for a in atoms if " " + a not in vocab])
+    return SvglmTokenizer(tok)
+
+
+def pretrained_model(cfg: ModelConfig, state: dict[str, torch.Tensor], vocab_size: int) -> Decoder:
+    """The pretrained model with its embedding (and untied head) resized to `vocab_size`."""
+    model = Decoder(cfg)
+    import_state(model, state)
+    if vocab_size == cfg.vocab_size:
+        return model
+    grown = Decoder(replace(cfg, vocab_size=vocab_size))
+    own = model.state_dict()
+    with torch.no_grad():
+        for name, p in grown.state_dict().items():
+            old = own[name]
+            if p.shape == old.shape:
+                p.copy_(old)
+            else:  # embedding or untied head: keep old rows, new rows at their mean
+                p[: old.shape[0]] = old
+                p[old.shape[0] :] = old.mean(0)
+    return grown
