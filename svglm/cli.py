@@ -10,11 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from svglm.config import PRESETS, BaseConfig, ConfigError, ModelSection, preset
+from svglm.config import PRESETS, ConfigError, preset
 from svglm.data.build import DataGateError
 from svglm.model.gguf_io import export_gguf
 from svglm.model.hf import save_hf_dir
-from svglm.model.pretrained import copy_base, read_base
+from svglm.model.pretrained import start_from_base
 from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, home, list_runs
 from svglm.tokenizer.build import TokenizerGateError
@@ -94,19 +94,7 @@ def init(
         cfg = preset(preset_name, name)
         if from_hf or from_gguf:
             fmt, src = ("hf", from_hf) if from_hf else ("gguf", from_gguf)
-            copied = copy_base(src, fmt, run.root / "base")
-            base_cfg, _, _ = read_base(copied, fmt)
-            cfg.base = BaseConfig(format=fmt, path=str(copied.relative_to(run.root)))
-            cfg.model = ModelSection(  # for the reader: the base checkpoint's config rules
-                family=base_cfg.family,
-                n_layer=base_cfg.n_layer,
-                d_model=base_cfg.d_model,
-                n_head=base_cfg.n_head,
-                n_kv_head=base_cfg.n_kv_head,
-                d_ff=base_cfg.d_ff,
-                seq_len=cfg.model.seq_len,
-                rope_theta=base_cfg.rope_theta,
-            )
+            cfg = start_from_base(cfg, src, fmt, run.root)
         run.write_config(cfg)
     except USER_ERRORS as e:
         fail(str(e))

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from tokenizers import AddedToken, Tokenizer
 
+from svglm.config import BaseConfig, ModelSection, RunConfig
 from svglm.model.config import ModelConfig
 from svglm.model.gguf_io import read_gguf
 from svglm.model.hf import import_state, load_hf_dir
@@ -42,6 +43,25 @@ def copy_base(src: Path, fmt: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dest / src.name)
     return dest / src.name
+
+
+def start_from_base(cfg: RunConfig, src: Path, fmt: str, run_root: Path) -> RunConfig:
+    """Copy the checkpoint into the run and point the config at it. The model section is filled
+    in for the reader; the checkpoint's own config is what gets trained."""
+    copied = copy_base(src, fmt, run_root / "base")
+    base, _, _ = read_base(copied, fmt)
+    model = ModelSection(
+        family=base.family,
+        n_layer=base.n_layer,
+        d_model=base.d_model,
+        n_head=base.n_head,
+        n_kv_head=base.n_kv_head,
+        d_ff=base.d_ff,
+        seq_len=cfg.model.seq_len,
+        rope_theta=base.rope_theta,
+    )
+    base_cfg = BaseConfig(format=fmt, path=str(copied.relative_to(run_root)))
+    return cfg.model_copy(update={"base": base_cfg, "model": model})
 
 
 def read_base(path: Path, fmt: str) -> tuple[ModelConfig, dict[str, torch.Tensor], str]:
