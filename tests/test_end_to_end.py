@@ -152,3 +152,29 @@ def test_every_family_trains_on_packed_rows_and_probes(tmp_path, family):
     assert all(math.isfinite(r["loss"]) for r in ledger)
     assert ledger[-1]["loss"] < ledger[0]["loss"]  # it learns something even in 10 steps
     assert json.loads((run.probe / "probe_report.json").read_text())["overall"]["n"] == 12
+
+
+def test_gradient_accumulation_matches_the_larger_batch(tmp_path):
+    from svglm.config import StageConfig
+
+    def stage(batch, accum):
+        return [
+            StageConfig(
+                name="sft",
+                tokens=8 * 64 * 4,
+                batch_size=batch,
+                grad_accum=accum,
+                warmup_steps=1,
+                loss="target",
+            )
+        ]
+
+    whole = make_run(tmp_path / "whole", stages=stage(8, 1))
+    split = make_run(tmp_path / "split", stages=stage(4, 2))
+    for run in (whole, split):
+        run_steps(run, ("train",), show_progress=False)
+    a = [json.loads(x) for x in whole.ledger.read_text().splitlines()]
+    b = [json.loads(x) for x in split.ledger.read_text().splitlines()]
+    assert [r["step"] for r in a] == [r["step"] for r in b] == [1, 2, 3, 4]
+    for x, y in zip(a, b, strict=True):  # same windows, same normalization: same step
+        assert abs(x["loss"] - y["loss"]) <= 1e-5 and abs(x["grad_norm"] - y["grad_norm"]) <= 1e-4
