@@ -153,7 +153,7 @@ def _tiny(name: str) -> RunConfig:
         data=DataConfig(
             train=300, dev=30, test=30, holdout=30, probe_visible=6, probe_hidden=6, min_coverage=1
         ),
-        tokenizer=TokenizerConfig(vocab_size=320),
+        tokenizer=TokenizerConfig(vocab_size=400),
         model=ModelSection(n_layer=1, d_model=32, n_head=2, n_kv_head=1, d_ff=64, seq_len=64),
         stages=[
             StageConfig(name="pretrain", tokens=8 * 64 * 6, batch_size=8, warmup_steps=2),

@@ -98,3 +98,15 @@ def test_gguf_export_refuses_unsupported_family_with_a_reason(tiny_run, tmp_path
     with pytest.raises(ValueError, match="qwen35 is not supported"):
         export_gguf(random_model("qwen35", tok.vocab_size), tok, tmp_path / "m.gguf")
     assert not (tmp_path / "m.gguf").exists()
+
+
+def test_gguf_export_refuses_a_vocabulary_llama_cpp_cannot_load(tmp_path):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    from svglm.tokenizer.bpe import SPECIALS
+
+    tok = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(SPECIALS)}, merges=[]))
+    tok.pre_tokenizer, tok.decoder = pre_tokenizers.ByteLevel(), decoders.ByteLevel()
+    with pytest.raises(ValueError, match="no BPE merges"):
+        export_gguf(random_model("llama", 3), SvglmTokenizer(tok), tmp_path / "m.gguf")
+    assert list(tmp_path.iterdir()) == []  # nothing half-written

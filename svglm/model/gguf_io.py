@@ -54,6 +54,11 @@ def export_gguf(model: Decoder, tok: Any, path: Path) -> Path:
         raise ValueError(
             f"GGUF export supports {', '.join(ARCH)}; {cfg.family} is not supported yet"
         )
+    if not _merges(tok):  # gguf drops empty arrays; llama.cpp won't load a gpt2 vocab without them
+        raise ValueError(
+            "the tokenizer has no BPE merges, so llama.cpp could not load the GGUF; "
+            "raise tokenizer.vocab_size in run.yaml and rerun"
+        )
     arch = ARCH[cfg.family]
     names = gguf.get_tensor_name_map(arch, cfg.n_layer)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +95,11 @@ def export_gguf(model: Decoder, tok: Any, path: Path) -> Path:
     return path
 
 
+def _merges(tok: Any) -> list[str]:
+    merges = json.loads(tok.tok.to_str())["model"]["merges"]
+    return [m if isinstance(m, str) else " ".join(m) for m in merges]
+
+
 def _add_tokenizer(w: gguf.GGUFWriter, tok: Any) -> None:
     data = json.loads(tok.tok.to_str())
     vocab = tok.tok.get_vocab(with_added_tokens=True)
@@ -104,7 +114,7 @@ def _add_tokenizer(w: gguf.GGUFWriter, tok: Any) -> None:
         else gguf.TokenType.NORMAL
         for t, _ in by_id
     ]
-    merges = [m if isinstance(m, str) else " ".join(m) for m in data["model"]["merges"]]
+    merges = _merges(tok)
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("default")
     w.add_token_list([t for t, _ in by_id])
