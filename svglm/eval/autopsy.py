@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 CLASSES = (
@@ -29,7 +30,7 @@ ACTIONS = {
 }
 
 
-def classify(case: dict[str, Any], classify_valid_miss) -> str | None:  # noqa: ANN001
+def classify(case: dict[str, Any], classify_valid_miss: Callable[[str, str], str]) -> str | None:
     """The single class of a case's miss, or None when the case met its contract."""
     if case["budget_truncated"]:
         return "budget_truncation"

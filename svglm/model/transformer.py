@@ -10,9 +10,11 @@ Shapes: B batch, T new tokens, S cached + new tokens, C d_model, H heads, D head
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 from svglm.model.config import ModelConfig
 
@@ -220,7 +222,9 @@ class GatedDeltaNet(nn.Module):
         return self.out_proj(y.reshape(B, T, self.value_dim))
 
 
-def recurrent_delta_rule(q, k, v, g, beta, state, new_row):  # noqa: ANN001, ANN201
+def recurrent_delta_rule(
+    q: Tensor, k: Tensor, v: Tensor, g: Tensor, beta: Tensor, state: Tensor, new_row: Tensor
+) -> tuple[Tensor, Tensor]:
     """The gated delta rule token by token (decode steps and packed rows).
 
     q, k: (B, H, T, Dk); v: (B, H, T, Dv); g, beta: (B, H, T); state: (B, H, Dk, Dv) fp32.
@@ -236,7 +240,9 @@ def recurrent_delta_rule(q, k, v, g, beta, state, new_row):  # noqa: ANN001, ANN
     return torch.stack(outs, dim=2), state
 
 
-def chunked_delta_rule(q, k, v, g, beta, state, chunk: int = 64):  # noqa: ANN001, ANN201
+def chunked_delta_rule(
+    q: Tensor, k: Tensor, v: Tensor, g: Tensor, beta: Tensor, state: Tensor, chunk: int = 64
+) -> tuple[Tensor, Tensor]:
     """The same recurrence in chunks (the UT/WY form of the Gated DeltaNet paper): inside a chunk
     the delta-rule updates are solved at once with a unit-triangular system, and the state is
     carried from chunk to chunk. Shapes as in `recurrent_delta_rule`; no row restarts inside."""
@@ -287,7 +293,7 @@ class MLP(nn.Module):
 class Block(nn.Module):
     def __init__(self, cfg: ModelConfig, layer: int):
         super().__init__()
-        norm = lambda: RMSNorm(cfg.d_model, cfg.norm_eps, cfg.norm_offset)  # noqa: E731
+        norm = partial(RMSNorm, cfg.d_model, cfg.norm_eps, cfg.norm_offset)
         self.kind = cfg.types[layer]
         self.attn_norm = norm()
         self.attn = GatedDeltaNet(cfg, layer) if self.kind == "linear" else Attention(cfg, layer)
@@ -297,7 +303,14 @@ class Block(nn.Module):
             self.attn_out_norm, self.mlp_out_norm = norm(), norm()
         self.sandwich = cfg.sandwich_norm
 
-    def forward(self, x, ropes, masks, new_row, cache):  # noqa: ANN001 - see Decoder.forward
+    def forward(
+        self,
+        x: Tensor,
+        ropes: dict[str, tuple[Tensor, Tensor]],
+        masks: dict[str, Tensor | None],
+        new_row: Tensor,
+        cache: KVCache | None,
+    ) -> Tensor:
         h = self.attn_norm(x)
         if self.kind == "linear":
             h = self.attn(h, new_row, cache)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
+from svglm.tokenizer.bpe import SvglmTokenizer
+
 IGNORE = -100
 
 
@@ -18,7 +20,7 @@ class EncodedRow:
     target_start: int  # index of the first target token (the one after [OUT])
 
 
-def encode_rows(tok, rows: list[str], out_id: int) -> list[EncodedRow]:  # noqa: ANN001
+def encode_rows(tok: SvglmTokenizer, rows: list[str], out_id: int) -> list[EncodedRow]:
     encoded = []
     for row in rows:
         ids = tok.encode_row(row)
