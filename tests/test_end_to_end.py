@@ -13,6 +13,9 @@ from svglm.model.config import FAMILIES
 from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, list_runs
 
+# DESIGN §5: the fields of every ledger line
+LEDGER_KEYS = {"stage", "step", "tokens", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed"}
+
 
 def test_tiny_run_produces_every_artifact(tiny_run):
     r = tiny_run
@@ -52,9 +55,7 @@ def test_tiny_run_produces_every_artifact(tiny_run):
     assert report["overall"]["n"] == 12 and report["splits"]["hidden"]["n"] == 6
     assert set(report["families"]) <= {"memory_map", "timeline", "system_diagram"}
     ledger = [json.loads(x) for x in r.ledger.read_text().splitlines()]
-    assert {"stage", "step", "tokens", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed"} <= set(
-        ledger[0]
-    )
+    assert LEDGER_KEYS <= set(ledger[0])
     case = json.loads((r.probe / "cases.jsonl").read_text().splitlines()[0])
     for key in (
         "id",
