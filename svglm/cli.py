@@ -12,9 +12,8 @@ from rich.table import Table
 
 from svglm.config import PRESETS, ConfigError, preset
 from svglm.data.build import DataGateError
-from svglm.model.gguf_io import export_gguf
 from svglm.model.hf import save_hf_dir
-from svglm.model.pretrained import start_from_base
+from svglm.model.pretrained import gguf_io, start_from_base
 from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, home, list_runs
 from svglm.tokenizer.build import TokenizerGateError
@@ -123,7 +122,7 @@ def export(
         if fmt == "hf":
             path = save_hf_dir(model, tok, out or run.root / "export" / "hf")
         else:
-            path = export_gguf(model, tok, out or run.root / "export" / f"{name}.gguf")
+            path = gguf_io().export_gguf(model, tok, out or run.root / "export" / f"{name}.gguf")
     except USER_ERRORS as e:
         fail(str(e))
     console.print(f"exported {path}")

@@ -138,3 +138,15 @@ def test_bad_checkpoints_get_one_line_errors(home, tmp_path):
     assert len(result.output.strip().splitlines()) == 1
     result = runner.invoke(app, ["export", "x"])
     assert result.exit_code == 1 and "no run 'x'" in result.output
+
+
+def test_gguf_without_the_optional_package_says_how_to_get_it(home, monkeypatch):
+    import sys
+
+    runner.invoke(app, ["init", "g", "--preset", "tiny"])
+    runner.invoke(app, ["run", "g", "-q"])
+    monkeypatch.setitem(sys.modules, "gguf", None)  # as if `gguf` were not installed
+    monkeypatch.delitem(sys.modules, "svglm.model.gguf_io", raising=False)
+    result = runner.invoke(app, ["export", "g", "--format", "gguf"])
+    assert result.exit_code == 1 and "pip install 'svglm[gguf]'" in result.output
+    assert runner.invoke(app, ["export", "g", "--format", "hf"]).exit_code == 0  # hf still works

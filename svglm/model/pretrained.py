@@ -7,19 +7,30 @@ embedding grows to match: new rows start at the mean of the pretrained rows.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from tokenizers import AddedToken, Tokenizer
 
 from svglm.config import BaseConfig, ModelSection, RunConfig
 from svglm.model.config import ModelConfig
-from svglm.model.gguf_io import read_gguf
 from svglm.model.hf import import_state, load_hf_dir
 from svglm.model.transformer import Decoder
 from svglm.tokenizer.bpe import SPECIALS, SvglmTokenizer
+
+
+def gguf_io() -> ModuleType:
+    """svglm.model.gguf_io, imported only when a GGUF file is involved: it needs the optional
+    `gguf` package."""
+    try:
+        return importlib.import_module("svglm.model.gguf_io")
+    except ImportError:
+        raise ValueError("GGUF support needs the gguf package: pip install 'svglm[gguf]'") from None
+
 
 HF_FILES = (
     "config.json",
@@ -39,7 +50,7 @@ def copy_base(src: Path, fmt: str, dest: Path) -> Path:
             if f.exists():
                 shutil.copy2(f, dest / f.name)
         return dest
-    read_gguf(src)  # the same early check for GGUF
+    gguf_io().read_gguf(src)  # the same early check for GGUF
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dest / src.name)
     return dest / src.name
@@ -69,7 +80,7 @@ def read_base(path: Path, fmt: str) -> tuple[ModelConfig, dict[str, torch.Tensor
     if fmt == "hf":
         cfg, state, tokenizer_path = load_hf_dir(path)
         return cfg, state, tokenizer_path.read_text()
-    cfg, state, tokenizer_json = read_gguf(path)
+    cfg, state, tokenizer_json = gguf_io().read_gguf(path)
     if tokenizer_json is None:
         raise ValueError(
             f"{path}: the GGUF file carries no tokenizer.huggingface.json; "
