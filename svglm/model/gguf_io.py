@@ -132,13 +132,8 @@ def _field(reader: gguf.GGUFReader, key: str) -> Any:
     return None if f is None else f.contents()
 
 
-def read_gguf(
-    path: Path, use_svglm_config: bool = True
-) -> tuple[ModelConfig, dict[str, torch.Tensor], str | None]:
-    """Config, HF-named weights and the tokenizer.json text (when the file carries one).
-
-    Files svglm wrote carry their exact config; others are read from the standard keys."""
-    reader = gguf.GGUFReader(str(path))
+def _config(reader: gguf.GGUFReader, path: Path, use_svglm_config: bool) -> ModelConfig:
+    """Files svglm wrote carry their exact config; others are read from the standard keys."""
     arch = _field(reader, "general.architecture")
     family = FAMILY_OF_ARCH.get(arch)
     if family is None:
@@ -147,13 +142,30 @@ def read_gguf(
             f"(supported: {', '.join(FAMILY_OF_ARCH)})"
         )
     saved = _field(reader, "svglm.config") if use_svglm_config else None
-    if saved is not None:
-        d = json.loads(saved)
-        d["layer_types"] = tuple(d["layer_types"])
-        cfg = family_config(family, **{k: v for k, v in d.items() if k != "family"})
-    else:
-        cfg = _config_from_keys(reader, family, arch)
-    names = gguf.get_tensor_name_map(ARCH[family], cfg.n_layer)
+    if saved is None:
+        return _config_from_keys(reader, family, arch)
+    d = json.loads(saved)
+    d["layer_types"] = tuple(d["layer_types"])
+    return family_config(family, **{k: v for k, v in d.items() if k != "family"})
+
+
+def read_gguf_config(path: Path) -> ModelConfig:
+    """Only the config: the reader memory-maps the tensors and nothing is copied."""
+    return _config(gguf.GGUFReader(str(path)), path, True)
+
+
+def read_gguf_tokenizer(path: Path) -> str | None:
+    """The tokenizer.json text the file carries, if any."""
+    return _field(gguf.GGUFReader(str(path)), HF_TOKENIZER_KEY)
+
+
+def read_gguf(
+    path: Path, use_svglm_config: bool = True
+) -> tuple[ModelConfig, dict[str, torch.Tensor], str | None]:
+    """Config, HF-named weights and the tokenizer.json text (when the file carries one)."""
+    reader = gguf.GGUFReader(str(path))
+    cfg = _config(reader, path, use_svglm_config)
+    names = gguf.get_tensor_name_map(ARCH[cfg.family], cfg.n_layer)
     wanted = {}
     with torch.device("meta"):  # only for the parameter names: nothing is allocated
         ours = Decoder(cfg)

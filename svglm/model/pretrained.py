@@ -8,6 +8,7 @@ embedding grows to match: new rows start at the mean of the pretrained rows.
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from tokenizers import AddedToken, Tokenizer
 
 from svglm.config import BaseConfig, ModelSection, RunConfig
 from svglm.model.config import ModelConfig
-from svglm.model.hf import import_state, load_hf_dir
+from svglm.model.hf import config_from_hf, import_state, load_hf_dir
 from svglm.model.transformer import Decoder
 from svglm.tokenizer.bpe import SPECIALS, SvglmTokenizer
 
@@ -50,7 +51,8 @@ def copy_base(src: Path, fmt: str, dest: Path) -> Path:
             if f.exists():
                 shutil.copy2(f, dest / f.name)
         return dest
-    gguf_io().read_gguf(src)  # the same early check for GGUF
+    read_base_config(src, "gguf")  # the same early checks for GGUF, without loading weights
+    read_base_tokenizer(src, "gguf")
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dest / src.name)
     return dest / src.name
@@ -60,7 +62,7 @@ def start_from_base(cfg: RunConfig, src: Path, fmt: str, run_root: Path) -> RunC
     """Copy the checkpoint into the run and point the config at it. The model section is filled
     in for the reader; the checkpoint's own config is what gets trained."""
     copied = copy_base(src, fmt, run_root / "base")
-    base, _, _ = read_base(copied, fmt)
+    base = read_base_config(copied, fmt)
     model = ModelSection(
         family=base.family,
         n_layer=base.n_layer,
@@ -75,18 +77,33 @@ def start_from_base(cfg: RunConfig, src: Path, fmt: str, run_root: Path) -> RunC
     return cfg.model_copy(update={"base": base_cfg, "model": model})
 
 
-def read_base(path: Path, fmt: str) -> tuple[ModelConfig, dict[str, torch.Tensor], str]:
-    """Config, HF-named weights and tokenizer.json text of a copied checkpoint."""
+def read_base_config(path: Path, fmt: str) -> ModelConfig:
+    """Only the architecture of a copied checkpoint: no weights are loaded."""
     if fmt == "hf":
-        cfg, state, tokenizer_path = load_hf_dir(path)
-        return cfg, state, tokenizer_path.read_text()
-    cfg, state, tokenizer_json = gguf_io().read_gguf(path)
+        return config_from_hf(json.loads((path / "config.json").read_text()))
+    return gguf_io().read_gguf_config(path)
+
+
+def read_base_tokenizer(path: Path, fmt: str) -> str:
+    """The tokenizer.json text of a copied checkpoint: no weights are loaded."""
+    if fmt == "hf":
+        return (path / "tokenizer.json").read_text()
+    tokenizer_json = gguf_io().read_gguf_tokenizer(path)
     if tokenizer_json is None:
         raise ValueError(
             f"{path}: the GGUF file carries no tokenizer.huggingface.json; "
             "svglm needs the exact tokenizer to extend it"
         )
-    return cfg, state, tokenizer_json
+    return tokenizer_json
+
+
+def read_base(path: Path, fmt: str) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """Config and HF-named weights of a copied checkpoint."""
+    if fmt == "hf":
+        cfg, state, _ = load_hf_dir(path)
+        return cfg, state
+    cfg, state, _ = gguf_io().read_gguf(path)
+    return cfg, state
 
 
 def extend_tokenizer(tokenizer_json: str, atoms: list[str]) -> SvglmTokenizer:

@@ -6,7 +6,7 @@ from typing import Any
 
 from svglm.config import RunConfig
 from svglm.data.build import SPLITS, read_rows, task_for
-from svglm.model.pretrained import extend_tokenizer, read_base
+from svglm.model.pretrained import extend_tokenizer, read_base_tokenizer
 from svglm.runs import RunDir, atomic_write_json
 from svglm.tokenizer.bpe import SvglmTokenizer, train_bpe
 from svglm.tokenizer.gates import atom_audit, roundtrip
@@ -22,7 +22,7 @@ def build_tokenizer(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     if cfg.base is None:
         tok = train_bpe(read_rows(run, "train"), atoms, cfg.tokenizer.vocab_size)
     else:
-        _, _, tokenizer_json = read_base(run.root / cfg.base.path, cfg.base.format)
+        tokenizer_json = read_base_tokenizer(run.root / cfg.base.path, cfg.base.format)
         tok = extend_tokenizer(tokenizer_json, atoms)
     tok.save(run.tokenizer / "tokenizer.json")
     return gate_tokenizer(run, cfg, tok)

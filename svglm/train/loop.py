@@ -56,7 +56,7 @@ def initial_model(run: RunDir, cfg: RunConfig, vocab_size: int) -> Decoder:
     torch.manual_seed(cfg.seed)
     if cfg.base is None:
         return Decoder(model_config(run, cfg, vocab_size))
-    base_cfg, state, _ = read_base(run.root / cfg.base.path, cfg.base.format)
+    base_cfg, state = read_base(run.root / cfg.base.path, cfg.base.format)
     return pretrained_model(base_cfg, state, vocab_size)
 
 

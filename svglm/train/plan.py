@@ -16,7 +16,7 @@ import torch
 from svglm.config import RunConfig
 from svglm.data.build import read_rows
 from svglm.model.config import ModelConfig, family_config
-from svglm.model.pretrained import read_base
+from svglm.model.pretrained import read_base_config
 from svglm.model.transformer import Decoder
 from svglm.runs import RunDir, atomic_write_json
 from svglm.tokenizer.bpe import SvglmTokenizer
@@ -30,7 +30,7 @@ class PlanFailed(RuntimeError):
 def model_config(run: RunDir, cfg: RunConfig, vocab_size: int) -> ModelConfig:
     """The architecture to train: run.yaml's model section, or the base checkpoint's own config."""
     if cfg.base is not None:
-        base_cfg, _, _ = read_base(run.root / cfg.base.path, cfg.base.format)
+        base_cfg = read_base_config(run.root / cfg.base.path, cfg.base.format)
         return replace(base_cfg, vocab_size=vocab_size)
     m = cfg.model
     return family_config(
