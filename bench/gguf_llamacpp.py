@@ -5,7 +5,7 @@ reproduces svglm's ids.
 
     .venv/bin/pip install llama-cpp-python   # compiles llama.cpp: several minutes on 2 cores
     .venv/bin/python bench/gguf_llamacpp.py --run runs/demo   # a trained run
-    .venv/bin/python bench/gguf_llamacpp.py                   # or random tiny models per family
+    .venv/bin/python bench/gguf_llamacpp.py                   # or random tiny models
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from llama_cpp import Llama
 
 from svglm.config import preset
 from svglm.data.build import read_rows
-from svglm.model.config import family_config
+from svglm.model.config import architecture_config
 from svglm.model.gguf_io import ARCH, export_gguf
 from svglm.model.transformer import Decoder
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir
-from svglm.tokenizer.bpe import row_body
-from svglm.train.loop import load_trained
+from svglm.tokenizer.bpe import SvglmTokenizer, row_body
+from svglm.train.checkpoint import load_trained
 
 
 def compare(model: Decoder, tok, gguf_path: Path, rows: list[str]) -> dict:
@@ -70,32 +70,32 @@ def main() -> None:
         if args.run:
             run = RunDir(args.run)
             model, tok = load_trained(run, run.config())
-            targets = [(model.cfg.family, model, tok, run)]
+            targets = [(model.cfg.architecture, model, tok, run)]
         else:
             run = RunDir(Path(tmp) / "tiny")  # only for a tokenizer and rows
             run.write_config(preset("tiny", "tiny"))
             run_steps(run, ("tokenizer",), show_progress=False)
-            from svglm.tokenizer.bpe import SvglmTokenizer
-
-            tok = SvglmTokenizer.load(run.tokenizer / "tokenizer.json")
+            tok = SvglmTokenizer.load(run.tokenizer_json)
             targets = []
-            for family in ARCH:
+            for architecture in ARCH:
                 torch.manual_seed(0)
-                cfg = family_config(
-                    family,
+                cfg = architecture_config(
+                    architecture,
                     vocab_size=tok.vocab_size,
                     n_layer=2,
                     d_model=64,
                     n_head=4,
                     n_kv_head=2,
                     d_ff=128,
-                    max_seq_len=256,
+                    seq_len=256,
                 )
-                targets.append((family, Decoder(cfg).eval(), tok, run))
-        for family, model, tok, source in targets:
-            path = export_gguf(model.eval(), tok, Path(tmp) / f"{family}.gguf")
+                targets.append((architecture, Decoder(cfg).eval(), tok, run))
+        for architecture, model, tok, source in targets:
+            path = export_gguf(
+                model.eval(), tok.to_json(), tok.specials, Path(tmp) / f"{architecture}.gguf"
+            )
             rows = read_rows(source, "test")[: args.rows]
-            results.append({"family": family, **compare(model, tok, path, rows)})
+            results.append({"architecture": architecture, **compare(model, tok, path, rows)})
             print(json.dumps(results[-1]), flush=True)
     print(json.dumps({"bench": "gguf_llamacpp", "results": results}))
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
-from svglm.model.config import family_config
+from svglm.model.config import architecture_config
 from svglm.model.transformer import Decoder
 
 
@@ -44,7 +44,7 @@ def main() -> None:
     args = ap.parse_args()
     vocab, d, layers, heads, kv, ff = 582, 192, 3, 6, 2, 512  # the demo's shape
     ours = Decoder(
-        family_config(
+        architecture_config(
             "qwen3",
             vocab_size=vocab,
             n_layer=layers,
@@ -52,7 +52,7 @@ def main() -> None:
             n_head=heads,
             n_kv_head=kv,
             d_ff=ff,
-            max_seq_len=args.seq_len,
+            seq_len=args.seq_len,
         )
     )
     hf = Qwen3ForCausalLM(

@@ -1,50 +1,84 @@
-"""The svglm command line. Each verb is a thin call into the modules that do the work."""
+"""The svglm command line. Each verb is a thin call into the modules that do the work.
+
+Verbs are listed in the order a run flows. A problem the user can act on (an `SvglmError`) is
+printed as one line with exit code 2; anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperArgument, TyperCommand
 
-from svglm.config import PRESETS, ConfigError, preset
-from svglm.data.build import DataGateError
+from svglm import __version__
+from svglm.config import PRESETS, preset
+from svglm.errors import SvglmError
 from svglm.model.hf import save_hf_dir
-from svglm.model.pretrained import gguf_io, start_from_base
+from svglm.model.pretrained import gguf_io
 from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, home, list_runs
-from svglm.tokenizer.build import TokenizerGateError
-from svglm.train.loop import load_trained
-from svglm.train.plan import PlanFailed
+from svglm.tasks import TASKS, get_task
+from svglm.train.architecture import start_from_base
+from svglm.train.checkpoint import load_trained
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown as click shows it, `NAME`, instead of typer's `{NAME}` and `<str>`."""
+
+    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [self.metavar or self.name.upper()]
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        return None if record is None else (self.metavar or self.name.upper(), record[1])
+
+
+class _PlainCommand(TyperCommand):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _PlainArgument
+
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     help="svglm: train small transformers that draw. A run lives in $SVGLM_HOME/NAME "
     "(default ./runs/NAME) and is described entirely by its run.yaml.",
 )
 console = Console()
-USER_ERRORS = (
-    ConfigError,
-    DataGateError,
-    TokenizerGateError,
-    PlanFailed,
-    FileNotFoundError,
-    ValueError,
-)
+USER_ERROR = 2  # like a command-line usage error: the input, not svglm, has to change
 
-RunName = Annotated[str, typer.Argument(help="Run name: the folder under $SVGLM_HOME.")]
+RunName = Annotated[
+    str, typer.Argument(metavar="NAME", help="Run name: the folder under $SVGLM_HOME.")
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or step lines.")]
 Force = Annotated[bool, typer.Option("--force", help="Redo the named step even if unchanged.")]
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = USER_ERROR) -> NoReturn:
     typer.echo(f"svglm: {message}", err=True)  # one plain line, never wrapped
     raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the project's own errors into one line and exit code 2."""
+    try:
+        yield
+    except SvglmError as e:
+        fail(str(e))
 
 
 def _existing(name: str) -> RunDir:
@@ -56,120 +90,109 @@ def _existing(name: str) -> RunDir:
 
 def _execute(run: RunDir, steps: tuple[str, ...], force: bool, quiet: bool) -> None:
     try:
-        run_steps(run, steps, force=force, show_progress=not quiet)
-    except USER_ERRORS as e:
-        fail(str(e))
+        with user_errors():
+            run_steps(run, steps, force=force, show_progress=not quiet)
     except KeyboardInterrupt:
         fail("interrupted; `svglm run` resumes from the last checkpoint", 130)
 
 
-@app.command()
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"svglm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    # Options of `svglm` itself; the help text is the app's, above.
+    pass
+
+
+@app.command(cls=_PlainCommand)
 def init(
     name: RunName,
     preset_name: Annotated[
-        str, typer.Option("--preset", "-p", help=f"Starting config: {', '.join(PRESETS)}.")
+        str,
+        typer.Option(
+            "--preset", "-p", metavar="PRESET", help=f"Starting config: {', '.join(PRESETS)}."
+        ),
     ] = "demo",
     from_hf: Annotated[
         Path | None,
-        typer.Option("--from-hf", help="Start from a Hugging Face model directory (safetensors)."),
+        typer.Option("--from-hf", metavar="DIR", help="Start from a Hugging Face model directory."),
     ] = None,
     from_gguf: Annotated[
         Path | None,
-        typer.Option("--from-gguf", help="Start from a GGUF file that carries its tokenizer."),
+        typer.Option("--from-gguf", metavar="FILE", help="Start from a GGUF file."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run.yaml.")] = False,
 ) -> None:
-    """Create runs/NAME/run.yaml from a preset. Edit it, then `svglm run NAME`.
+    """Create runs/NAME/run.yaml from a preset; edit it, then run it.
 
     With --from-hf or --from-gguf the checkpoint (weights, config, tokenizer) is copied into
     runs/NAME/base/; the DSL atoms are added to its tokenizer and training starts from its
-    weights with the embedding resized."""
+    weights with the embedding resized. A GGUF file must carry its tokenizer.json."""
     run = RunDir.named(name)
     if run.exists() and not force:
         fail(f"{run.config_path} exists; pass --force to overwrite it")
     if from_hf and from_gguf:
-        fail("pass either --from-hf or --from-gguf, not both", 2)
-    try:
+        fail("pass either --from-hf or --from-gguf, not both")
+    with user_errors():
         cfg = preset(preset_name, name)
         if from_hf or from_gguf:
             fmt, src = ("hf", from_hf) if from_hf else ("gguf", from_gguf)
-            cfg = start_from_base(cfg, src, fmt, run.root)
+            cfg = start_from_base(cfg, src, fmt, run)
         run.write_config(cfg)
-    except USER_ERRORS as e:
-        fail(str(e))
     console.print(f"created {run.config_path}")
-
-
-@app.command()
-def export(
-    name: RunName,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="hf (a transformers directory) or gguf.")
-    ] = "hf",
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            help="Where to write; default runs/NAME/export/hf or runs/NAME/export/NAME.gguf."
-        ),
-    ] = None,
-) -> None:
-    """Export the trained model with its tokenizer, as a Hugging Face directory or a GGUF file."""
-    run = _existing(name)
-    if fmt not in ("hf", "gguf"):
-        fail(f"unknown format {fmt!r} (formats: hf, gguf)", 2)
-    try:
-        model, tok = load_trained(run, run.config())
-        if fmt == "hf":
-            path = save_hf_dir(model, tok, out or run.root / "export" / "hf")
-        else:
-            path = gguf_io().export_gguf(model, tok, out or run.root / "export" / f"{name}.gguf")
-    except USER_ERRORS as e:
-        fail(str(e))
-    console.print(f"exported {path}")
-
-
-@app.command("run")
-def run_cmd(
-    name: RunName,
-    step: Annotated[
-        str | None, typer.Option(help=f"Stop after this step ({', '.join(STEPS)}).")
-    ] = None,
-    force: Force = False,
-    quiet: Quiet = False,
-) -> None:
-    """Run every step (data, tokenizer, plan, train, probe, report), skipping unchanged ones.
-
-    A killed run resumes from its newest checkpoint with the same loss curve."""
-    run = _existing(name)
-    if step is not None and step not in STEPS:
-        fail(f"unknown step {step!r} (steps: {', '.join(STEPS)})", 2)
-    # With --step only that step is forced; stale steps upstream of it run either way.
-    _execute(run, (step,) if step else STEPS, force, quiet)
-    if not quiet and (step is None or step == "report"):
-        console.print(f"report: {run.report.resolve()}")
 
 
 def _step_command(step: str, doc: str) -> None:
     def command(name: RunName, force: Force = False, quiet: Quiet = False) -> None:
         _execute(_existing(name), (step,), force, quiet)
 
-    command.__doc__ = doc + " Stale upstream steps run first."
-    app.command(step)(command)
+    command.__doc__ = doc + "\n\nStale upstream steps run first."
+    app.command(step, cls=_PlainCommand)(command)
 
 
-_step_command("data", "Generate the dataset: splits, probe contract, QC, coverage and profile.")
-_step_command(
-    "tokenizer", "Train the BPE tokenizer and gate it (exact roundtrip, one token per atom)."
-)
-_step_command("plan", "Write plan.json: the preflight arithmetic and a PASS/FAIL verdict.")
-_step_command("train", "Train every stage; resumes from the newest checkpoint after a kill.")
-_step_command("probe", "Decode the probe contract and write the probe report and autopsy.")
-_step_command("report", "Write report.html and refresh the hub at $SVGLM_HOME/index.html.")
+_step_command("data", "Generate the dataset: splits, probe contract, QC and coverage.")
+_step_command("tokenizer", "Train the BPE tokenizer; gate roundtrip and atoms.")
+_step_command("plan", "Write plan.json: the preflight arithmetic and a verdict.")
+_step_command("train", "Train every stage; resumes after a kill.")
+_step_command("probe", "Decode the probe contract; write the report and autopsy.")
+_step_command("report", "Write report.html and refresh the hub over all runs.")
 
 
-@app.command()
+@app.command("run", cls=_PlainCommand)
+def run_cmd(
+    name: RunName,
+    step: Annotated[
+        str | None,
+        typer.Option(metavar="STEP", help=f"Stop after this step ({', '.join(STEPS)})."),
+    ] = None,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run every step of a run, skipping the unchanged ones.
+
+    The steps are data, tokenizer, plan, train, probe and report. A killed run resumes from
+    its newest checkpoint with the same loss curve."""
+    run = _existing(name)
+    if step is not None and step not in STEPS:
+        fail(f"unknown step {step!r} (steps: {', '.join(STEPS)})")
+    # With --step only that step is forced; stale steps upstream of it run either way.
+    _execute(run, (step,) if step else STEPS, force, quiet)
+    if not quiet and (step is None or step == "report"):
+        console.print(f"report: {run.report.resolve()}")
+
+
+@app.command(cls=_PlainCommand)
 def demo(quiet: Quiet = False) -> None:
-    """Initialize (or resume) the run `demo` from the demo preset, run it, print the report path."""
+    """Create (or resume) the run `demo` and run it end to end."""
     run = RunDir.named("demo")
     if not run.exists():
         run.write_config(preset("demo", "demo"))
@@ -178,7 +201,38 @@ def demo(quiet: Quiet = False) -> None:
     console.print(f"report: {run.report.resolve()}")
 
 
-@app.command()
+@app.command(cls=_PlainCommand)
+def export(
+    name: RunName,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help="hf (a transformers directory) or gguf."
+        ),
+    ] = "hf",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Where to write; default runs/NAME/export/hf or runs/NAME/export/NAME.gguf.",
+        ),
+    ] = None,
+) -> None:
+    """Export the trained model and tokenizer (Hugging Face or GGUF)."""
+    run = _existing(name)
+    if fmt not in ("hf", "gguf"):
+        fail(f"unknown format {fmt!r} (formats: hf, gguf)")
+    with user_errors():
+        model, tok = load_trained(run, run.config())
+        if fmt == "hf":
+            path = save_hf_dir(model, tok.to_json(), tok.specials, out or run.exports / "hf")
+        else:
+            target = out or run.exports / f"{name}.gguf"
+            path = gguf_io().export_gguf(model, tok.to_json(), tok.specials, target)
+    console.print(f"exported {path}")
+
+
+@app.command(cls=_PlainCommand)
 def runs() -> None:
     """List runs from the registry with their probe scores."""
     rows = list_runs()
@@ -200,6 +254,20 @@ def runs() -> None:
             r["updated_at"],
         )
     console.print(table)
+
+
+@app.command(cls=_PlainCommand)
+def dsl(
+    task: Annotated[
+        str, typer.Option(metavar="TASK", help=f"Which task's language: {', '.join(TASKS)}.")
+    ] = "scene",
+) -> None:
+    """Print the atoms and values of a task's language.
+
+    The output is Markdown: style knobs, then per diagram family its forms (with the routebook
+    goal of each), topology knobs and their ranges, component kinds, topics and content keys."""
+    with user_errors():
+        typer.echo(get_task(task).reference(), nl=False)
 
 
 def main() -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-
-class ConfigError(ValueError):
-    """A run.yaml problem, phrased as `run.yaml: stages[1].tokens must be > 0 (got 0)`."""
+from svglm.dsl.families import FAMILIES
+from svglm.errors import ConfigError
+from svglm.model.config import ARCHITECTURES, ModelConfig, architecture_config
 
 
 class Strict(BaseModel):
@@ -24,12 +24,20 @@ class TaskConfig(Strict):
     name: Literal["scene"] = "scene"
     level: Literal["bundle", "scene"] = "bundle"
     families: list[str] = Field(
-        default_factory=lambda: ["memory_map", "timeline", "system_diagram"]
+        default_factory=lambda: list(FAMILIES), description="diagram families to generate"
     )
     surfaces: list[Literal["explicit", "routebook"]] = Field(
         default_factory=lambda: ["explicit", "routebook"]
     )
     holdout_fraction: float = Field(0.12, gt=0, lt=0.5)
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, families: list[str]) -> list[str]:
+        unknown = [f for f in families if f not in FAMILIES]
+        if unknown or not families:
+            raise ValueError(f"unknown diagram families {unknown} (known: {', '.join(FAMILIES)})")
+        return families
 
 
 class DataConfig(Strict):
@@ -56,8 +64,12 @@ class TokenizerConfig(Strict):
     vocab_size: int = Field(512, ge=300, description="BPE vocabulary including reserved atoms")
 
 
+# The sizes run.yaml sets, under the same names as in ModelConfig: one mapping, both ways.
+MODEL_SIZES = ("n_layer", "d_model", "n_head", "n_kv_head", "d_ff", "seq_len", "rope_theta")
+
+
 class ModelSection(Strict):
-    family: Literal["llama", "qwen2", "qwen3", "gemma3", "qwen35"] = "qwen3"
+    architecture: str = Field("qwen3", description=f"one of {', '.join(ARCHITECTURES)}")
     n_layer: int = Field(3, gt=0)
     d_model: int = Field(192, gt=0)
     n_head: int = Field(6, gt=0)
@@ -68,11 +80,30 @@ class ModelSection(Strict):
     )
     rope_theta: float = 10000.0
 
+    @field_validator("architecture")
+    @classmethod
+    def _known_architecture(cls, name: str) -> str:
+        if name not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture (known: {', '.join(ARCHITECTURES)})")
+        return name
+
     @model_validator(mode="after")
     def _heads_divide(self) -> ModelSection:
         if self.d_model % self.n_head or self.n_head % self.n_kv_head:
             raise ValueError("d_model must divide by n_head, and n_head by n_kv_head")
         return self
+
+    def as_model_config(self, vocab_size: int) -> ModelConfig:
+        """The architecture this section describes, for a tokenizer of `vocab_size`."""
+        sizes = {name: getattr(self, name) for name in MODEL_SIZES}
+        return architecture_config(self.architecture, vocab_size=vocab_size, **sizes)
+
+    @classmethod
+    def describing(cls, mc: ModelConfig) -> ModelSection:
+        """The section that names `mc`'s architecture and sizes (for a pretrained base)."""
+        return cls(
+            architecture=mc.architecture, **{name: getattr(mc, name) for name in MODEL_SIZES}
+        )
 
 
 class StageConfig(Strict):

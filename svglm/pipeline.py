@@ -46,11 +46,11 @@ def fingerprints(cfg: RunConfig, run: RunDir) -> dict[str, str]:
 def outputs(run: RunDir) -> dict[str, list[Path]]:
     """Artifacts whose absence forces a step to run again even if its fingerprint matches."""
     return {
-        "data": [run.dataset / f for f in ("train.txt", "probe_contract.json", "dataset_qc.json")],
-        "tokenizer": [run.tokenizer / f for f in ("tokenizer.json", "tokenizer_roundtrip.json")],
+        "data": [run.split("train"), run.probe_contract, run.dataset_qc],
+        "tokenizer": [run.tokenizer_json, run.tokenizer_roundtrip],
         "plan": [run.plan],
-        "train": [run.train_summary, run.checkpoints / "manifest.json"],
-        "probe": [run.probe / "probe_report.json", run.probe / "cases.jsonl"],
+        "train": [run.train_summary, run.checkpoint_manifest],
+        "probe": [run.probe_report, run.probe_cases],
         "report": [run.report],
     }
 

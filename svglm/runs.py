@@ -1,4 +1,4 @@
-"""Run directories: their layout, atomic artifact writes, step fingerprints and the SQLite registry.
+"""Run directories: their layout, step fingerprints, and the SQLite registry over all runs.
 
 A run directory is self-contained; nothing a run makes is written outside it except the
 registry row and the hub page under $SVGLM_HOME, both rebuilt from the run directories.
@@ -10,44 +10,27 @@ import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from svglm.config import RunConfig, dump_config, load_config
+from svglm.files import atomic_write_json, atomic_write_text, read_json
+
+SPLITS = ("train", "dev", "test", "holdout")
 
 
 def home() -> Path:
     return Path(os.environ.get("SVGLM_HOME", "runs"))
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same directory, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; artifacts are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def hub_page(root: Path) -> Path:
+    """The hub over every run under `root` ($SVGLM_HOME)."""
+    return root / "index.html"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+def registry_path(root: Path) -> Path:
+    return root / "registry.sqlite"
 
 
 def digest(*parts: Any) -> str:
@@ -70,15 +53,35 @@ class RunDir:
     def __init__(self, root: Path):
         self.root = root
         self.config_path = root / "run.yaml"
+        self.steps = root / "steps.json"
+        # data
         self.dataset = root / "dataset"
+        self.probe_contract = self.dataset / "probe_contract.json"
+        self.content = self.dataset / "content.json"
+        self.dataset_qc = self.dataset / "dataset_qc.json"
+        self.coverage = self.dataset / "coverage.json"
+        self.dataset_profile = self.dataset / "dataset_profile.json"
+        # tokenizer
         self.tokenizer = root / "tokenizer"
+        self.tokenizer_json = self.tokenizer / "tokenizer.json"
+        self.tokenizer_roundtrip = self.tokenizer / "tokenizer_roundtrip.json"
+        self.atom_audit = self.tokenizer / "atom_audit.json"
+        self.tokenizer_manifest = self.tokenizer / "tokenizer_manifest.json"
+        # plan and train
         self.plan = root / "plan.json"
         self.checkpoints = root / "checkpoints"
+        self.checkpoint_manifest = self.checkpoints / "manifest.json"
         self.ledger = root / "ledger.jsonl"
         self.train_summary = root / "train_summary.json"
+        # probe and report
         self.probe = root / "probe"
+        self.probe_report = self.probe / "probe_report.json"
+        self.probe_cases = self.probe / "cases.jsonl"
+        self.autopsy = self.probe / "autopsy.json"
         self.report = root / "report.html"
-        self.steps = root / "steps.json"
+        # inputs and outputs beside the steps
+        self.base = root / "base"  # a pretrained checkpoint copied in by `svglm init --from-*`
+        self.exports = root / "export"
 
     @classmethod
     def named(cls, name: str) -> RunDir:
@@ -87,6 +90,19 @@ class RunDir:
     @property
     def name(self) -> str:
         return self.root.name
+
+    def split(self, name: str) -> Path:
+        """One split's rows, one per line: `dataset/train.txt` and so on."""
+        return self.dataset / f"{name}.txt"
+
+    def checkpoint(self, stage: str, step: int, final: bool) -> Path:
+        """The folder of one checkpoint; which one is newest is told by the manifest."""
+        return self.checkpoints / (f"{stage}-final" if final else f"{stage}-step{step:06d}")
+
+    @staticmethod
+    def checkpoint_files(folder: Path) -> tuple[Path, Path]:
+        """The weights (safetensors) and the resume state inside one checkpoint folder."""
+        return folder / "model.safetensors", folder / "state.pt"
 
     def exists(self) -> bool:
         return self.config_path.exists()
@@ -135,7 +151,7 @@ CREATE TABLE IF NOT EXISTS probes (run TEXT, split TEXT, n INTEGER, exact REAL,
 def registry(root: Path | None = None) -> sqlite3.Connection:
     base = root or home()
     base.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(base / "registry.sqlite")
+    con = sqlite3.connect(registry_path(base))
     con.executescript(SCHEMA)
     return con
 
@@ -155,10 +171,9 @@ def register(run: RunDir, status: str) -> None:
                     "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?)",
                     (run.name, s["name"], s["tokens"], s["steps"], s["final_loss"], s["wall_s"]),
                 )
-        report = run.probe / "probe_report.json"
-        if report.exists():
+        if run.probe_report.exists():
             con.execute("DELETE FROM probes WHERE run = ?", (run.name,))
-            data = read_json(report)
+            data = read_json(run.probe_report)
             for split, r in [("overall", data["overall"]), *data["splits"].items()]:
                 con.execute(
                     "INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,4 +1,5 @@
-"""The command line: every verb explains itself, bad input gets one line, never a traceback."""
+"""The command line: every verb explains itself in flow order, bad input gets one line and exit
+code 2, and a real bug keeps its traceback."""
 
 from __future__ import annotations
 
@@ -7,22 +8,76 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from svglm import __version__
 from svglm.cli import app
 
 runner = CliRunner()
-VERBS = ["init", "run", "demo", "data", "tokenizer", "plan", "train", "probe", "report", "runs"]
+# The order a run flows: create it, its steps, all of them at once, then using the result.
+VERBS = [
+    "init",
+    "data",
+    "tokenizer",
+    "plan",
+    "train",
+    "probe",
+    "report",
+    "run",
+    "demo",
+    "export",
+    "runs",
+    "dsl",
+]
+
+
+def test_help_lists_every_verb_in_flow_order_on_one_line_each():
+    lines = runner.invoke(app, ["--help"]).output.split("Commands:")[1].strip().splitlines()
+    assert [line.split()[0] for line in lines] == VERBS
+    assert not any(line.rstrip().endswith("...") for line in lines)  # no cut descriptions
 
 
 @pytest.mark.parametrize("verb", VERBS)
-def test_every_verb_has_help(verb):
-    result = runner.invoke(app, [verb, "--help"])
+def test_every_verb_has_help_with_ordinary_metavars(verb):
+    result = runner.invoke(app, [verb, "--help"], prog_name="svglm")
     assert result.exit_code == 0
-    assert "Usage" in result.output and len(result.output.splitlines()) > 4
+    usage = result.output.splitlines()[0]
+    assert (
+        usage.startswith(f"Usage: svglm {verb} [OPTIONS]") and len(result.output.splitlines()) > 4
+    )
+    assert "{" not in usage and "<str>" not in result.output and "<path>" not in result.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"svglm {__version__}"
+
+
+def test_dsl_prints_the_language_of_the_scene_task():
+    result = runner.invoke(app, ["dsl"])
+    assert result.exit_code == 0
+    assert (
+        "### `timeline`" in result.output
+        and "`stage_sequence` (goal `walk_stages`)" in result.output
+    )
+    _one_line_error(runner.invoke(app, ["dsl", "--task", "poem"]), "unknown task 'poem'")
+
+
+def test_a_bug_is_not_dressed_up_as_a_user_error(home, monkeypatch):
+    """Only the project's own errors become one line; anything else keeps its traceback."""
+    import svglm.cli
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(svglm.cli, "run_steps", broken)
+    assert runner.invoke(app, ["init", "b", "--preset", "tiny"]).exit_code == 0
+    result = runner.invoke(app, ["run", "b"])
+    assert isinstance(result.exception, ZeroDivisionError)
+    assert "svglm: a bug" not in result.output
 
 
 def _one_line_error(result, *needles):
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
     text = result.output.strip()
     assert "Traceback" not in text and len(text.splitlines()) == 1, text
     for needle in needles:
@@ -61,7 +116,7 @@ def test_plan_fail_stops_the_run_with_reasons(home):
     path = home / "p" / "run.yaml"
     path.write_text(path.read_text().replace("seq_len: 64", "seq_len: 16"))
     result = runner.invoke(app, ["run", "p"])
-    assert result.exit_code == 1
-    assert "plan FAIL: rows_fit_context" in result.output
+    assert result.exit_code == 2  # after the step lines, the reasons on one line
+    assert result.output.strip().splitlines()[-1].startswith("svglm: plan FAIL: rows_fit_context")
     assert json.loads((home / "p" / "plan.json").read_text())["verdict"] == "FAIL"
     assert not (home / "p" / "checkpoints").exists()

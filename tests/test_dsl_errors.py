@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from svglm.dsl.atoms import DSLError
 from svglm.dsl.bundle import parse_bundle
 from svglm.dsl.scene import parse_scene
+from svglm.errors import DSLError
 
 GOOD = (
     "[bundle] [family:memory_map] [form:layer_stack] [theme:signal_glow] [tone:green] "

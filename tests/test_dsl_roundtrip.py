@@ -7,9 +7,10 @@ from hypothesis import strategies as st
 
 from svglm.dsl.atoms import join_atoms, split_atoms
 from svglm.dsl.bundle import make_bundle, parse_bundle, print_bundle
+from svglm.dsl.families import FAMILIES
 from svglm.dsl.lower import lower
 from svglm.dsl.scene import parse_scene, print_scene
-from svglm.dsl.schema import FAMILIES, STYLE
+from svglm.dsl.schema import STYLE
 
 
 @st.composite
@@ -17,8 +18,8 @@ def bundles(draw):
     family = draw(st.sampled_from(sorted(FAMILIES)))
     fam = FAMILIES[family]
     style = {k: draw(st.sampled_from(v)) for k, v in STYLE.items()}
-    counts = {k: draw(st.integers(lo, hi)) for k, lo, hi in fam.counts}
-    return make_bundle(family, draw(st.sampled_from(fam.forms)), style, counts)
+    counts = {k.name: draw(st.integers(k.low, k.high)) for k in fam.knobs}
+    return make_bundle(family, draw(st.sampled_from(fam.form_names)), style, counts)
 
 
 @given(bundles())

@@ -9,7 +9,7 @@ import math
 import pytest
 from conftest import make_run
 
-from svglm.model.config import FAMILIES
+from svglm.model.config import ARCHITECTURES
 from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, list_runs
 
@@ -75,7 +75,6 @@ def test_tiny_run_produces_every_artifact(tiny_run):
         "svg_exact",
         "valid_svg",
         "renderable",
-        "render_iou",
         "svg",
         "expected_svg",
     ):
@@ -145,9 +144,9 @@ def test_same_seed_same_bytes_and_same_loss_curve(tmp_path):
     assert (other.dataset / "train.txt").read_bytes() != (a.dataset / "train.txt").read_bytes()
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_every_family_trains_on_packed_rows_and_probes(tmp_path, family):
-    run = make_run(tmp_path, model__family=family)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_every_architecture_trains_on_packed_rows_and_probes(tmp_path, architecture):
+    run = make_run(tmp_path, model__architecture=architecture)
     run_steps(run, show_progress=False)
     ledger = [json.loads(x) for x in run.ledger.read_text().splitlines()]
     assert all(math.isfinite(r["loss"]) for r in ledger)

@@ -1,4 +1,4 @@
-"""The decoder, for every family: KV-cached decoding equals the full forward, packed rows
+"""The decoder, for every architecture: KV-cached decoding equals the full forward, packed rows
 equal each row run on its own, and the chunked delta rule equals its token recurrence."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from svglm.infer.generate import greedy
-from svglm.model.config import FAMILIES, family_config
+from svglm.model.config import ARCHITECTURES, architecture_config
 from svglm.model.transformer import Decoder, KVCache, chunked_delta_rule, recurrent_delta_rule
 
 # Small windows and mixed layer kinds so that sliding and linear layers take part.
@@ -17,18 +17,16 @@ KINDS = {
 }
 
 
-def tiny(family: str) -> Decoder:
+def tiny(architecture: str) -> Decoder:
     torch.manual_seed(0)
-    sizes = dict(
-        vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2, d_ff=64, max_seq_len=64
-    )
-    cfg = family_config(family, **sizes, **KINDS.get(family, {}))
+    sizes = dict(vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2, d_ff=64, seq_len=64)
+    cfg = architecture_config(architecture, **sizes, **KINDS.get(architecture, {}))
     return Decoder(cfg).eval()
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_kv_cache_matches_full_forward(family):
-    model = tiny(family)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_kv_cache_matches_full_forward(architecture):
+    model = tiny(architecture)
     x = torch.randint(0, 97, (3, 20))
     full = model(x)
     cache = KVCache(model.cfg, 3, 20, x.device, torch.float32)
@@ -38,9 +36,9 @@ def test_kv_cache_matches_full_forward(family):
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_packed_rows_equal_rows_alone(family):
-    model = tiny(family)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_packed_rows_equal_rows_alone(architecture):
+    model = tiny(architecture)
     a, b = torch.randint(0, 97, (1, 9)), torch.randint(0, 97, (1, 13))
     packed = torch.cat([a, b], 1)
     positions = torch.cat([torch.arange(9), torch.arange(13)])[None]
@@ -50,25 +48,61 @@ def test_packed_rows_equal_rows_alone(family):
     torch.testing.assert_close(out[:, 9:], model(b), atol=1e-5, rtol=1e-5)
 
 
-def test_family_presets_set_their_switches():
-    assert tiny("qwen2").layers[0].attn.q_proj.bias is not None
-    assert tiny("gemma3").layers[0].sandwich and tiny("gemma3").cfg.embed_scale
-    assert [b.kind for b in tiny("qwen35").layers] == ["linear", "full"]
-    assert family_config(
-        "qwen35",
+@pytest.mark.parametrize(
+    "architecture, has_qk_norm",
+    [("qwen3", True), ("gemma3", True), ("llama", False), ("qwen2", False)],
+)
+def test_qk_norm_makes_attention_blind_to_the_scale_of_q_and_k(architecture, has_qk_norm):
+    """QK-norm normalizes each head's q and k, so scaling their projections changes nothing;
+    without it the attention logits, and so the output, change."""
+    model = tiny(architecture)
+    x = torch.randint(0, 97, (2, 12))
+    with torch.no_grad():
+        before = model(x)
+        for block in model.layers:
+            block.attn.q_proj.weight.mul_(7.0)
+            block.attn.k_proj.weight.mul_(7.0)
+        after = model(x)
+    assert torch.allclose(before, after, atol=1e-4) == has_qk_norm
+
+
+def test_sliding_window_layers_see_only_their_window():
+    """Two sliding layers of window 4 reach back 2 x 3 positions: token 0 cannot influence
+    position 7 or later. With full layers it can."""
+    torch.manual_seed(0)
+    sizes = dict(vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2, d_ff=64, seq_len=64)
+    for kinds, reaches in ((("sliding", "sliding"), False), (("full", "full"), True)):
+        model = Decoder(architecture_config("gemma3", layer_types=kinds, sliding_window=4, **sizes))
+        x = torch.randint(1, 97, (1, 12))
+        y = x.clone()
+        y[0, 0] = 0  # change only the first token
+        with torch.no_grad():
+            moved = (model(x) - model(y)).abs().amax(-1)[0]
+        assert moved[1] > 1e-6  # its neighbour always sees it
+        assert bool((moved[7:] > 1e-6).any()) == reaches
+
+
+@pytest.mark.parametrize(
+    "architecture, model_type, n", [("gemma3", "gemma3_text", 12), ("qwen35", "qwen3_5_text", 8)]
+)
+def test_layer_patterns_match_the_reference_configs(architecture, model_type, n):
+    """Which layers are sliding or linear follows transformers' own default for that model."""
+    from transformers import AutoConfig
+
+    from svglm.model.hf import HF_LAYER_TYPE
+
+    ours = architecture_config(
+        architecture,
         vocab_size=9,
-        n_layer=8,
+        n_layer=n,
         d_model=32,
         n_head=4,
         n_kv_head=2,
         d_ff=64,
-        max_seq_len=64,
-    ).types == ("linear",) * 3 + ("full",) + ("linear",) * 3 + ("full",)
-
-
-def test_qwen3_preset_sets_qk_norm_and_llama_does_not():
-    assert tiny("qwen3").layers[0].attn.q_norm is not None
-    assert not hasattr(tiny("llama").layers[0].attn, "q_norm")
+        seq_len=64,
+    )
+    reference = AutoConfig.for_model(model_type, num_hidden_layers=n).layer_types
+    assert [HF_LAYER_TYPE[t] for t in ours.types] == reference
 
 
 def test_batched_greedy_equals_one_prompt_at_a_time():

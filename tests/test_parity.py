@@ -1,4 +1,4 @@
-"""Parity of every model family with its Hugging Face `transformers` reference.
+"""Parity of every model architecture with its Hugging Face `transformers` reference.
 
 Both models get the same small random config and the same weights (through the one weight-name
 map in svglm/model/hf.py). Tolerances are those of the issue: logits 1e-4 (fp32), loss 1e-5,
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from svglm.infer.generate import greedy
-from svglm.model.config import FAMILIES, family_config
+from svglm.model.config import ARCHITECTURES, architecture_config
 from svglm.model.hf import export_state, hf_config_dict, to_hf_name
 from svglm.model.transformer import Decoder
 
@@ -27,9 +27,9 @@ SIZES = dict(
     n_kv_head=2,
     head_dim=16,
     d_ff=96,
-    max_seq_len=128,
+    seq_len=128,
 )
-# Make every family-specific path run: gemma3 gets a window shorter than the sequence and a
+# Make every architecture-specific path run: gemma3 gets a window shorter than the sequence and a
 # final soft-cap, qwen35 alternates linear and full layers.
 EXTRA = {
     "gemma3": dict(
@@ -39,9 +39,9 @@ EXTRA = {
 }
 
 
-def pair(family: str) -> tuple[Decoder, torch.nn.Module]:
+def pair(architecture: str) -> tuple[Decoder, torch.nn.Module]:
     torch.manual_seed(0)
-    cfg = family_config(family, **SIZES, **EXTRA.get(family, {}))
+    cfg = architecture_config(architecture, **SIZES, **EXTRA.get(architecture, {}))
     ours = Decoder(cfg)
     with torch.no_grad():  # weights large enough that greedy choices are not near-ties
         for name, p in ours.named_parameters():
@@ -64,9 +64,9 @@ def loss_of(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits[:, :-1].reshape(-1, VOCAB), x[:, 1:].reshape(-1))
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_forward_loss_and_gradients_match_transformers(family):
-    ours, ref = pair(family)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_forward_loss_and_gradients_match_transformers(architecture):
+    ours, ref = pair(architecture)
     x = batch(1)
     ours_logits, ref_logits = ours(x), ref(input_ids=x).logits
     assert (ours_logits - ref_logits).abs().max().item() <= 1e-4
@@ -84,9 +84,9 @@ def test_forward_loss_and_gradients_match_transformers(family):
         assert rel.item() <= 1e-4, f"{name}: gradient differs by {rel.item():.2e} relative"
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_greedy_decoding_with_kv_cache_matches_transformers(family):
-    ours, ref = pair(family)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_greedy_decoding_with_kv_cache_matches_transformers(architecture):
+    ours, ref = pair(architecture)
     ours.eval()
     ref.eval()
     prompt = batch(2, B=1, T=8)
@@ -102,9 +102,9 @@ def test_greedy_decoding_with_kv_cache_matches_transformers(family):
     assert mine.ids == theirs and len(theirs) == 32
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_ten_adamw_steps_track_transformers(family):
-    ours, ref = pair(family)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_ten_adamw_steps_track_transformers(architecture):
+    ours, ref = pair(architecture)
     opts = [torch.optim.AdamW(m.parameters(), lr=3e-3, weight_decay=0.1) for m in (ours, ref)]
     for step in range(10):
         x = batch(100 + step)

@@ -8,12 +8,12 @@ import pytest
 from conftest import make_run
 
 from svglm.config import StageConfig
+from svglm.errors import PlanError
 from svglm.pipeline import run_steps
-from svglm.train.plan import PlanFailed
 
 
 def _plan_fail(run):
-    with pytest.raises(PlanFailed) as err:
+    with pytest.raises(PlanError) as err:
         run_steps(run, ("plan",), show_progress=False)
     plan = json.loads(run.plan.read_text())
     assert plan["verdict"] == "FAIL"

@@ -15,13 +15,24 @@ from transformers import (
 from typer.testing import CliRunner
 
 from svglm.cli import app
-from svglm.data.build import read_rows, task_for
+from svglm.data.build import read_rows
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir
+from svglm.tasks import task_for
 from svglm.tokenizer.bpe import SvglmTokenizer
-from svglm.train.loop import initial_model, load_trained
+from svglm.train.architecture import initial_model
+from svglm.train.checkpoint import load_trained
 
 runner = CliRunner()
+
+
+def invoke(*args: str):
+    """Run the CLI and insist that it succeeded, showing its output when it did not."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
 TEXT = [
     "a small model should not hand-type svg",
     "the compiler owns geometry and xml",
@@ -63,21 +74,18 @@ def foreign_hf_model(path) -> tuple[LlamaForCausalLM, Tokenizer]:
 
 def test_init_from_hf_extends_tokenizer_and_starts_from_the_weights(home, tmp_path):
     base, base_tok = foreign_hf_model(tmp_path / "base")
-    result = runner.invoke(
-        app, ["init", "ft", "--preset", "tiny", "--from-hf", str(tmp_path / "base")]
-    )
-    assert result.exit_code == 0, result.output
+    invoke("init", "ft", "--preset", "tiny", "--from-hf", str(tmp_path / "base"))
     run = RunDir(home / "ft")
     cfg = run.config()
     assert cfg.base.format == "hf" and (run.root / "base" / "model.safetensors").exists()
-    assert cfg.model.family == "llama" and cfg.model.d_model == 32
+    assert cfg.model.architecture == "llama" and cfg.model.d_model == 32
 
     run_steps(run, ("plan",), show_progress=False)
-    tok = SvglmTokenizer.load(run.tokenizer / "tokenizer.json")
+    tok = SvglmTokenizer.load(run.tokenizer_json)
     atoms = task_for(cfg).reserved_atoms()
     assert tok.vocab_size == base_tok.get_vocab_size() + 3 + len(atoms)  # markers + atoms
-    assert json.loads((run.tokenizer / "tokenizer_roundtrip.json").read_text())["exact"]
-    assert json.loads((run.tokenizer / "atom_audit.json").read_text())["verdict"] == "PASS"
+    assert json.loads(run.tokenizer_roundtrip.read_text())["exact"]
+    assert json.loads(run.atom_audit.read_text())["verdict"] == "PASS"
 
     model = initial_model(run, cfg, tok.vocab_size)
     old = base.model.embed_tokens.weight
@@ -92,23 +100,20 @@ def test_init_from_hf_extends_tokenizer_and_starts_from_the_weights(home, tmp_pa
         )
 
     run_steps(run, show_progress=False)  # and it trains, probes and reports
-    assert (run.probe / "probe_report.json").exists() and run.report.exists()
+    assert run.probe_report.exists() and run.report.exists()
 
 
 def test_export_gguf_then_init_from_gguf_continues_the_same_model(home):
-    assert runner.invoke(app, ["init", "src", "--preset", "tiny"]).exit_code == 0
-    assert runner.invoke(app, ["run", "src", "-q"]).exit_code == 0
-    result = runner.invoke(app, ["export", "src", "--format", "gguf"])
-    assert result.exit_code == 0, result.output
+    invoke("init", "src", "--preset", "tiny")
+    invoke("run", "src", "-q")
+    invoke("export", "src", "--format", "gguf")
     gguf_path = home / "src" / "export" / "src.gguf"
     assert gguf_path.exists()
-
-    result = runner.invoke(app, ["init", "cont", "--preset", "tiny", "--from-gguf", str(gguf_path)])
-    assert result.exit_code == 0, result.output
+    invoke("init", "cont", "--preset", "tiny", "--from-gguf", str(gguf_path))
     src, cont = RunDir(home / "src"), RunDir(home / "cont")
     run_steps(cont, ("plan",), show_progress=False)
     trained, tok = load_trained(src, src.config())
-    cont_tok = SvglmTokenizer.load(cont.tokenizer / "tokenizer.json")
+    cont_tok = SvglmTokenizer.load(cont.tokenizer_json)
     assert cont_tok.vocab_size == tok.vocab_size  # every atom was already there
     row = read_rows(src, "test")[0]
     assert cont_tok.encode_row(row) == tok.encode_row(row)
@@ -119,10 +124,9 @@ def test_export_gguf_then_init_from_gguf_continues_the_same_model(home):
 
 
 def test_export_hf_loads_in_transformers(home):
-    runner.invoke(app, ["init", "h", "--preset", "tiny"])
-    runner.invoke(app, ["run", "h", "-q"])
-    result = runner.invoke(app, ["export", "h"])
-    assert result.exit_code == 0 and "exported" in result.output
+    invoke("init", "h", "--preset", "tiny")
+    invoke("run", "h", "-q")
+    assert "exported" in invoke("export", "h").output
     run = RunDir(home / "h")
     hf = AutoModelForCausalLM.from_pretrained(run.root / "export" / "hf").eval()
     ours, tok = load_trained(run, run.config())
@@ -134,19 +138,24 @@ def test_export_hf_loads_in_transformers(home):
 def test_bad_checkpoints_get_one_line_errors(home, tmp_path):
     (tmp_path / "empty").mkdir()
     result = runner.invoke(app, ["init", "x", "--from-hf", str(tmp_path / "empty")])
-    assert result.exit_code == 1 and "no config.json" in result.output
+    assert result.exit_code == 2 and "no config.json" in result.output
     assert len(result.output.strip().splitlines()) == 1
+    assert not (home / "x" / "run.yaml").exists()
     result = runner.invoke(app, ["export", "x"])
-    assert result.exit_code == 1 and "no run 'x'" in result.output
+    assert result.exit_code == 2 and "no run 'x'" in result.output
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "config.json").write_text('{"model_type": "llama"}')
+    result = runner.invoke(app, ["init", "y", "--from-hf", str(tmp_path / "odd")])
+    assert result.exit_code == 2 and "missing key 'vocab_size'" in result.output
 
 
 def test_gguf_without_the_optional_package_says_how_to_get_it(home, monkeypatch):
     import sys
 
-    runner.invoke(app, ["init", "g", "--preset", "tiny"])
-    runner.invoke(app, ["run", "g", "-q"])
+    invoke("init", "g", "--preset", "tiny")
+    invoke("run", "g", "-q")
     monkeypatch.setitem(sys.modules, "gguf", None)  # as if `gguf` were not installed
     monkeypatch.delitem(sys.modules, "svglm.model.gguf_io", raising=False)
     result = runner.invoke(app, ["export", "g", "--format", "gguf"])
-    assert result.exit_code == 1 and "pip install 'svglm[gguf]'" in result.output
-    assert runner.invoke(app, ["export", "g", "--format", "hf"]).exit_code == 0  # hf still works
+    assert result.exit_code == 2 and "pip install 'svglm[gguf]'" in result.output
+    invoke("export", "g", "--format", "hf")  # hf still works

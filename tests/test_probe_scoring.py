@@ -1,19 +1,25 @@
-"""Probe scoring on hand-made outputs: each DESIGN §4 field and each autopsy class."""
+"""Probe scoring on hand-made outputs: each DESIGN §4 field, each autopsy class, and each row of
+the autopsy's recommendation table."""
 
 from __future__ import annotations
 
 import pytest
 
-from svglm.dsl.content import DEFAULT_CONTENT
-from svglm.eval.autopsy import autopsy
+from svglm.dsl.bundle import parse_bundle
+from svglm.dsl.families import FAMILIES
+from svglm.dsl.lower import lower
+from svglm.dsl.scene import print_scene
+from svglm.eval.autopsy import CLASSES, NO_MISSES, RECOMMENDATIONS, autopsy
 from svglm.eval.probe import aggregate, extract_block, score_case
 from svglm.tasks.scene import SceneTask
 
-TASK = SceneTask()
+BUNDLE_TASK, SCENE_TASK = SceneTask(level="bundle"), SceneTask(level="scene")
+CONTENT = {name: family.content for name, family in FAMILIES.items()}
 EXPECTED = (
     "[bundle] [family:timeline] [form:stage_sequence] [theme:infra_dark] [tone:blue] "
     "[density:airy] [background:none] [stages:4] [arrows:1] [footer:0] [/bundle]"
 )
+EXPECTED_SCENE = print_scene(lower(parse_bundle(EXPECTED)))
 CASE = {
     "id": "hidden-000",
     "split": "hidden",
@@ -25,8 +31,8 @@ CASE = {
 }
 
 
-def score(raw: str, stop: str = "eos"):
-    return score_case(TASK, CASE, raw, stop, DEFAULT_CONTENT)
+def score(raw: str, stop: str = "eos", task: SceneTask = BUNDLE_TASK, expected: str = EXPECTED):
+    return score_case(task, {**CASE, "expected": expected}, raw, stop, CONTENT)
 
 
 def test_exact_output_meets_every_field():
@@ -42,40 +48,77 @@ def test_reordered_atoms_are_canonicalized_to_exact():
     assert score(shuffled)["exact"]
 
 
+# One output per miss class: (raw output, how decoding stopped, task, expected target).
+SWAPPED_SCENE = EXPECTED_SCENE.replace(
+    "[stage:stages.0] [stage:stages.1]", "[stage:stages.1] [stage:stages.0]"
+)
+FAMILY_MISS = EXPECTED.replace(
+    "[family:timeline] [form:stage_sequence]", "[family:system_diagram] [form:linear_pipeline]"
+).replace("[arrows:1] [footer:0]", "[links:0] [terminal:0] [footer:0]")
+MISSES = {
+    "syntax": (EXPECTED.replace("[stages:4]", "[stages:44]"), "eos", BUNDLE_TASK, EXPECTED),
+    "family_miss": (FAMILY_MISS, "eos", BUNDLE_TASK, EXPECTED),
+    "form_miss": (
+        EXPECTED.replace("[form:stage_sequence]", "[form:milestone_chain]"),
+        "eos",
+        BUNDLE_TASK,
+        EXPECTED,
+    ),
+    "style_miss": (EXPECTED.replace("[tone:blue]", "[tone:green]"), "eos", BUNDLE_TASK, EXPECTED),
+    "topology_miss": (EXPECTED.replace("[stages:4]", "[stages:5]"), "eos", BUNDLE_TASK, EXPECTED),
+    "dirty_tail": (EXPECTED + " [bundle] [family:time", "eos", BUNDLE_TASK, EXPECTED),
+    "budget_truncation": (EXPECTED[:60], "budget", BUNDLE_TASK, EXPECTED),
+    "content_miss": (SWAPPED_SCENE, "eos", SCENE_TASK, EXPECTED_SCENE),
+}
+
+
+def test_every_miss_class_has_a_case_here():
+    assert set(MISSES) == set(CLASSES)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_each_miss_is_put_in_its_one_class(cls):
+    raw, stop, task, expected = MISSES[cls]
+    c = score(raw, stop, task, expected)
+    assert c["miss_class"] == cls
+    assert not (c["exact"] and not c["tail_text"])  # a miss is never also a pass
+
+
+@pytest.mark.parametrize("cls, action", RECOMMENDATIONS, ids=CLASSES)
+def test_each_row_of_the_decision_table_is_recommended_when_its_class_dominates(cls, action):
+    raw, stop, task, expected = MISSES[cls]
+    missed = score(raw, stop, task, expected)
+    passed = score(EXPECTED)
+    report = autopsy([missed, passed])
+    assert report["dominant"] == cls and report["classes"][cls] == 1
+    assert report["recommended_action"] == f"{action} (1 of 1 misses are {cls})"
+
+
+def test_no_misses_recommends_promotion():
+    assert autopsy([score(EXPECTED)])["recommended_action"] == NO_MISSES
+
+
 @pytest.mark.parametrize(
-    "edit, cls",
+    "degenerate",
     [
-        (
-            (
-                "[family:timeline] [form:stage_sequence]",
-                "[family:system_diagram] [form:linear_pipeline]",
-            ),
-            "family_miss",
-        ),
-        (("[form:stage_sequence]", "[form:milestone_chain]"), "form_miss"),
-        (("[tone:blue]", "[tone:green]"), "style_miss"),
-        (("[stages:4]", "[stages:5]"), "topology_miss"),
+        " ".join(["[/bundle]"] * 40),  # closers with no block, until the budget
+        "[bundle] " + " ".join(["[family:timeline]"] * 30),  # a loop longer than any bundle
+        "[bundle] [family:timeline] [form:stage_sequence] stray text [theme",  # not atoms
     ],
 )
-def test_valid_misses_are_classified(edit, cls):
-    wrong = EXPECTED.replace(*edit)
-    if cls == "family_miss":  # a system diagram takes other counters than a timeline
-        wrong = wrong.replace("[arrows:1] [footer:0]", "[links:0] [terminal:0] [footer:0]")
-    c = score(wrong)
-    assert c["valid"] and c["renderable"] and not c["exact"] and not c["svg_exact"]
-    assert c["miss_class"] == cls
+def test_degenerate_output_that_hits_the_budget_is_syntax_not_truncation(degenerate):
+    c = score(degenerate, stop="budget")
+    assert c["budget_truncated"] and not c["valid"]  # the DESIGN §4 flag is still set
+    assert c["miss_class"] == "syntax"  # but more budget would not help, so no truncation
 
 
-def test_syntax_dirty_tail_and_truncation():
+def test_syntax_and_truncation_fields():
     broken = score(EXPECTED.replace("[stages:4]", "[stages:44]"))
-    assert not broken["valid"] and broken["miss_class"] == "syntax" and broken["svg"] is None
+    assert not broken["valid"] and broken["svg"] is None and "44" in broken["parse_error"]
     dirty = score(EXPECTED + " [bundle] [family:time")
     assert dirty["exact"] and dirty["tail_text"] == "[bundle] [family:time"
-    assert dirty["miss_class"] == "dirty_tail"
     cut = score(EXPECTED[:60], stop="budget")
-    assert (
-        cut["budget_truncated"] and not cut["stopped"] and cut["miss_class"] == "budget_truncation"
-    )
+    assert cut["budget_truncated"] and not cut["stopped"]
 
 
 def test_extract_block_takes_the_first_complete_block():
@@ -102,5 +145,3 @@ def test_rates_and_autopsy_aggregate_cases():
     a = autopsy(cases)
     assert a["misses"] == 2 and a["classes"]["style_miss"] == 1 and a["classes"]["dirty_tail"] == 1
     assert a["by_split"] == {"hidden": {"style_miss": 1}, "visible": {"dirty_tail": 1}}
-    clean = autopsy([score(EXPECTED)])
-    assert clean["misses"] == 0 and "promote" in clean["recommended_action"]

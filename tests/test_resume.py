@@ -27,8 +27,8 @@ def test_resume_after_kill_continues_same_loss_curve(tmp_path, monkeypatch, kill
     run = make_run(tmp_path / "killed")
     real_save = checkpoint.save_checkpoint
 
-    def save_then_die(root, model, state, stage, step, final):
-        folder = real_save(root, model, state, stage, step, final)
+    def save_then_die(run, model, state, stage, step, final):
+        folder = real_save(run, model, state, stage, step, final)
         if folder.name == kill_after:
             raise KeyboardInterrupt  # the process dies right after this checkpoint landed
         return folder

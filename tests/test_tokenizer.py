@@ -10,19 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from svglm.data.build import read_rows, task_for
+from svglm.data.build import read_rows
+from svglm.errors import TokenizerError
+from svglm.tasks import task_for
 from svglm.tokenizer.bpe import SvglmTokenizer
-from svglm.tokenizer.build import TokenizerGateError, gate_tokenizer
+from svglm.tokenizer.build import gate_tokenizer
 from svglm.tokenizer.gates import roundtrip
 
 
 def load(run):
-    return SvglmTokenizer.load(run.tokenizer / "tokenizer.json")
+    return SvglmTokenizer.load(run.tokenizer_json)
 
 
 def test_roundtrip_and_audit_pass_on_the_run(tiny_run):
-    rt = json.loads((tiny_run.tokenizer / "tokenizer_roundtrip.json").read_text())
-    audit = json.loads((tiny_run.tokenizer / "atom_audit.json").read_text())
+    rt = json.loads(tiny_run.tokenizer_roundtrip.read_text())
+    audit = json.loads(tiny_run.atom_audit.read_text())
     assert rt["exact"] is True and rt["rows"] == 390
     assert audit["verdict"] == "PASS" and audit["split"] == {}
 
@@ -50,7 +52,7 @@ def test_prompt_encoding_is_a_prefix_of_the_row(tiny_run):
 
 
 def _corrupt(run, tmp_path, edit):
-    data = json.loads((run.tokenizer / "tokenizer.json").read_text())
+    data = json.loads(run.tokenizer_json.read_text())
     edit(data)
     path = tmp_path / "tokenizer.json"
     path.write_text(json.dumps(data))
@@ -66,7 +68,7 @@ def test_roundtrip_gate_fails_on_a_corrupted_tokenizer(tiny_run, tmp_path):
     report = roundtrip(tok, rows)
     assert report["exact"] is False
     assert report["first_mismatch"]["row"] == rows[report["first_mismatch"]["index"]]
-    with pytest.raises(TokenizerGateError, match="roundtrip is not exact: row 0"):
+    with pytest.raises(TokenizerError, match="roundtrip is not exact: row 0"):
         _gate_in_copy(tiny_run, tmp_path, tok)
 
 
@@ -82,6 +84,6 @@ def test_atom_audit_fails_when_an_atom_is_not_reserved(tiny_run, tmp_path):
         data["added_tokens"] = [t for t in data["added_tokens"] if t["content"] != " [OUT]"]
 
     tok = _corrupt(tiny_run, tmp_path, unreserve)
-    with pytest.raises(TokenizerGateError, match=r"\[OUT\]"):
+    with pytest.raises(TokenizerError, match=r"\[OUT\]"):
         _gate_in_copy(tiny_run, tmp_path, tok)
     assert "[OUT]" in task_for(tiny_run.config()).reserved_atoms()

@@ -10,15 +10,12 @@ from collections import Counter
 from statistics import mean
 from typing import Any
 
-from svglm.dsl.atoms import DSLError
+from svglm.checks import Check, check
+from svglm.errors import DSLError
 from svglm.tasks.base import Example, GeneratedData, Task
 
 
-def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:
-    return {"name": name, "status": "PASS" if ok else "FAIL", "detail": detail}
-
-
-def quality_checks(task: Task, data: GeneratedData) -> list[dict[str, Any]]:
+def quality_checks(task: Task, data: GeneratedData) -> list[Check]:
     checks = []
     bad: list[str] = []
     for split, rows in data.splits.items():
@@ -29,22 +26,22 @@ def quality_checks(task: Task, data: GeneratedData) -> list[dict[str, Any]]:
             except DSLError as e:
                 bad.append(f"{split}: {e}")
     checks.append(
-        _check("targets_parse_canonical", not bad, bad[0] if bad else "every target parses")
+        check("targets_parse_canonical", not bad, bad[0] if bad else "every target parses")
     )
 
     non_ascii = [ex.row() for rows in data.splits.values() for ex in rows if not ex.row().isascii()]
     checks.append(
-        _check("ascii_only", not non_ascii, non_ascii[0][:80] if non_ascii else "all rows ASCII")
+        check("ascii_only", not non_ascii, non_ascii[0][:80] if non_ascii else "all rows ASCII")
     )
 
     counts = Counter(ex.row() for rows in data.splits.values() for ex in rows)
     dupes = [row for row, n in counts.items() if n > 1]
-    checks.append(_check("unique_rows", not dupes, dupes[0][:80] if dupes else "no row repeats"))
+    checks.append(check("unique_rows", not dupes, dupes[0][:80] if dupes else "no row repeats"))
 
     held = set(data.holdout_combos)
     leaks = [ex for ex in data.splits["train"] if ex.combo in held]
     checks.append(
-        _check(
+        check(
             "holdout_unseen_in_train",
             not leaks,
             f"{len(leaks)} train rows use holdout combinations"
@@ -63,7 +60,6 @@ def coverage(task: Task, rows: list[Example], minimum: int) -> dict[str, Any]:
         "minimum": minimum,
         "counts": dict(sorted(counts.items())),
         "below_minimum": low,
-        "verdict": "PASS" if not low else "FAIL",
     }
 
 

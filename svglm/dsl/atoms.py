@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from svglm.errors import DSLError
+
 NAME = r"[a-z][a-z0-9_]*"
 # Closed-set values are identifiers or small integers; open values (content paths) may hold dots.
 VALUE = r"[a-z0-9_][a-z0-9_.]*"
@@ -18,10 +20,6 @@ OUT = "[OUT]"
 BOS = "<|bos|>"
 EOS = "<|eos|>"
 PAD = "<|pad|>"
-
-
-class DSLError(ValueError):
-    """A DSL text that breaks the grammar; the message names the offending atom."""
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,10 @@ family, no count out of range. `print_bundle` writes the one canonical form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from svglm.dsl.atoms import Atom, DSLError, join_atoms, split_atoms
-from svglm.dsl.schema import FAMILIES, STYLE
-
-
-@dataclass(frozen=True)
-class Bundle:
-    family: str
-    form: str
-    style: tuple[tuple[str, str], ...]  # (knob, value) in STYLE order
-    counts: tuple[tuple[str, int], ...]  # (knob, n) in the family's order
-
-    def style_value(self, knob: str) -> str:
-        return dict(self.style)[knob]
-
-    def count(self, knob: str) -> int:
-        return dict(self.counts)[knob]
+from svglm.dsl.atoms import Atom, join_atoms, split_atoms
+from svglm.dsl.families import FAMILIES
+from svglm.dsl.schema import STYLE, Bundle
+from svglm.errors import DSLError
 
 
 def make_bundle(family: str, form: str, style: dict[str, str], counts: dict[str, int]) -> Bundle:
@@ -49,7 +35,7 @@ def parse_bundle(text: str) -> Bundle:
     if family is None:
         raise DSLError(f"missing or unknown family in {text[:80]!r}")
     form = seen.pop("form", None)
-    if form not in family.forms:
+    if form not in family.form_names:
         raise DSLError(f"unknown form [form:{form}] for family {family.name}")
     style = []
     for knob, values in STYLE.items():
@@ -60,13 +46,15 @@ def parse_bundle(text: str) -> Bundle:
             raise DSLError(f"unknown value [{knob}:{value}]")
         style.append((knob, value))
     counts = []
-    for knob, low, high in family.counts:
-        raw = seen.pop(knob, None)
+    for knob in family.knobs:
+        raw = seen.pop(knob.name, None)
         if raw is None:
-            raise DSLError(f"missing [{knob}:N] atom for family {family.name}")
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise DSLError(f"[{knob}:{raw}] out of range {low}..{high} for family {family.name}")
-        counts.append((knob, int(raw)))
+            raise DSLError(f"missing [{knob.name}:N] atom for family {family.name}")
+        if not raw.isdigit() or not knob.low <= int(raw) <= knob.high:
+            raise DSLError(
+                f"[{knob.name}:{raw}] out of range {knob.low}..{knob.high} for family {family.name}"
+            )
+        counts.append((knob.name, int(raw)))
     if seen:
         knob, value = next(iter(seen.items()))
         raise DSLError(f"atom [{knob}:{value}] does not belong to family {family.name}")

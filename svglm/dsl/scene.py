@@ -2,54 +2,22 @@
 
 A scene is `[scene]`, the header atoms (family, form and the style knobs), then components:
 `[kind:content.path]` (or `[kind]` for kinds without text) followed by the argument atoms its
-kind requires, e.g. `[bracket:brackets.0] [from:0] [to:2]`. The parser checks every binding
-and index; the printer writes the canonical form.
+kind requires, e.g. `[bracket:brackets.0] [from:0] [to:2]`. Which kinds a family has comes
+from its module; the parser checks every binding and index, the printer writes the canonical
+form.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from svglm.dsl.atoms import Atom, DSLError, join_atoms, split_atoms
-from svglm.dsl.schema import COMPONENT_ARGS, FAMILIES, STYLE
+from svglm.dsl.atoms import Atom, join_atoms, split_atoms
+from svglm.dsl.families import FAMILIES
+from svglm.dsl.family import DiagramFamily
+from svglm.dsl.schema import STYLE, Component, Scene
+from svglm.errors import DSLError
 
 PATH_RE = re.compile(r"[a-z][a-z_]*(\.[0-9]+)?")
-# Kinds that draw no text of their own and so carry no content path.
-PATHLESS = {"arrow"}
-FAMILY_KINDS = {
-    "memory_map": {"title", "subtitle", "segment", "bracket", "card", "footer"},
-    "timeline": {"title", "subtitle", "stage", "arrow", "footer"},
-    "system_diagram": {"title", "subtitle", "stage", "arrow", "link", "terminal", "footer"},
-}
-# Components whose from/to refer to other components, and the kind they index.
-INDEXED_KIND = {"bracket": "segment", "arrow": "stage", "link": "stage"}
-
-
-@dataclass(frozen=True)
-class Component:
-    kind: str
-    path: str | None
-    args: tuple[tuple[str, int], ...] = ()
-
-    def arg(self, name: str) -> int:
-        return dict(self.args)[name]
-
-
-@dataclass(frozen=True)
-class Scene:
-    family: str
-    form: str
-    style: tuple[tuple[str, str], ...]
-    components: tuple[Component, ...]
-
-    def style_value(self, knob: str) -> str:
-        return dict(self.style)[knob]
-
-    def of_kind(self, kind: str) -> list[Component]:
-        return [c for c in self.components if c.kind == kind]
-
-
 HEADER = ("family", "form", *STYLE)
 
 
@@ -58,55 +26,66 @@ def parse_scene(text: str) -> Scene:
     if len(atoms) < 2 or atoms[0] != Atom("scene") or atoms[-1] != Atom("scene", closing=True):
         raise DSLError("a scene starts with [scene] and ends with [/scene]")
     body = atoms[1:-1]
-    if len(body) < len(HEADER):
+    header = _parse_header(body[: len(HEADER)])
+    family = FAMILIES[header["family"]]
+    components = _parse_components(family, body[len(HEADER) :])
+    style = tuple((k, header[k]) for k in STYLE)
+    scene = Scene(family.name, header["form"], style, tuple(components))
+    _check_indices(scene)
+    return scene
+
+
+def _parse_header(atoms: list[Atom]) -> dict[str, str]:
+    """`[family:..] [form:..]` and the style knobs, in exactly that order."""
+    if len(atoms) < len(HEADER):
         raise DSLError("a scene needs the header atoms " + " ".join(f"[{h}:...]" for h in HEADER))
     header = {}
-    for expected, atom in zip(HEADER, body, strict=False):
+    for expected, atom in zip(HEADER, atoms, strict=True):
         if atom.name != expected or atom.value is None:
             raise DSLError(f"expected [{expected}:...] in the scene header, got {atom}")
         header[expected] = atom.value
     family = FAMILIES.get(header["family"])
     if family is None:
         raise DSLError(f"unknown family [family:{header['family']}]")
-    if header["form"] not in family.forms:
+    if header["form"] not in family.form_names:
         raise DSLError(f"unknown form [form:{header['form']}] for family {family.name}")
     for knob, values in STYLE.items():
         if header[knob] not in values:
             raise DSLError(f"unknown value [{knob}:{header[knob]}]")
+    return header
 
+
+def _parse_components(family: DiagramFamily, atoms: list[Atom]) -> list[Component]:
+    """`[kind:path]` or `[kind]`, each followed by the argument atoms its kind takes."""
     components: list[Component] = []
-    rest = body[len(HEADER) :]
     i = 0
-    while i < len(rest):
-        atom = rest[i]
-        kind = atom.name
-        if kind not in FAMILY_KINDS[family.name] or atom.closing:
+    while i < len(atoms):
+        atom = atoms[i]
+        kind = family.kind(atom.name)
+        if kind is None or atom.closing:
             raise DSLError(f"unexpected atom {atom} in a {family.name} scene")
-        if (kind in PATHLESS) != (atom.value is None):
-            need = "no content path" if kind in PATHLESS else "a content path"
-            raise DSLError(f"{atom}: [{kind}] takes {need}")
+        if kind.path != (atom.value is not None):
+            need = "a content path" if kind.path else "no content path"
+            raise DSLError(f"{atom}: [{kind.name}] takes {need}")
         if atom.value is not None and not PATH_RE.fullmatch(atom.value):
             raise DSLError(f"{atom}: bad content path")
         args = []
-        for arg in COMPONENT_ARGS[kind]:
+        for arg in kind.args:
             i += 1
-            if i >= len(rest) or rest[i].name != arg or rest[i].value is None:
+            if i >= len(atoms) or atoms[i].name != arg or atoms[i].value is None:
                 raise DSLError(f"{atom} must be followed by [{arg}:N]")
-            if not rest[i].value.isdigit():
-                raise DSLError(f"{rest[i]}: index must be an integer")
-            args.append((arg, int(rest[i].value)))
-        components.append(Component(kind, atom.value, tuple(args)))
+            if not atoms[i].value.isdigit():
+                raise DSLError(f"{atoms[i]}: index must be an integer")
+            args.append((arg, int(atoms[i].value)))
+        components.append(Component(kind.name, atom.value, tuple(args)))
         i += 1
-    scene = Scene(
-        family.name, header["form"], tuple((k, header[k]) for k in STYLE), tuple(components)
-    )
-    _check_indices(scene)
-    return scene
+    return components
 
 
 def _check_indices(scene: Scene) -> None:
+    family = FAMILIES[scene.family]
     for comp in scene.components:
-        target = INDEXED_KIND.get(comp.kind)
+        target = family.kind(comp.kind).indexes
         if target is None:
             continue
         n = len(scene.of_kind(target))

@@ -1,48 +1,14 @@
-"""The closed sets of the scene language: families, their forms and topology knobs, style knobs.
+"""The language's data model: the shared style knobs, and the shapes of bundles, scenes and
+their components.
 
-Everything a model must choose from a closed set lives here, so the tokenizer can reserve one
-token per atom and the parsers can name what is allowed.
+Which families, forms, topology knobs and component kinds exist is declared by the family
+modules in `svglm/dsl/families/`; this module only says what those declarations look like and
+depends on nothing else in the package, so every family module can import it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Family:
-    name: str
-    forms: tuple[str, ...]
-    # Topology knobs in canonical order, each with its inclusive (low, high) range.
-    counts: tuple[tuple[str, int, int], ...]
-
-    def count_range(self, knob: str) -> tuple[int, int]:
-        for name, low, high in self.counts:
-            if name == knob:
-                return low, high
-        raise KeyError(knob)
-
-
-FAMILIES: dict[str, Family] = {
-    f.name: f
-    for f in (
-        Family(
-            "memory_map",
-            ("typed_regions", "arena_sections", "layer_stack"),
-            (("segments", 3, 8), ("brackets", 0, 3), ("cards", 0, 3)),
-        ),
-        Family(
-            "timeline",
-            ("milestone_chain", "stage_sequence"),
-            (("stages", 3, 7), ("arrows", 0, 1), ("footer", 0, 1)),
-        ),
-        Family(
-            "system_diagram",
-            ("linear_pipeline", "build_path", "selection_path"),
-            (("stages", 3, 6), ("links", 0, 2), ("terminal", 0, 1), ("footer", 0, 1)),
-        ),
-    )
-}
 
 # Shared style knobs in canonical order; the first value of each is its default.
 STYLE: dict[str, tuple[str, ...]] = {
@@ -52,32 +18,79 @@ STYLE: dict[str, tuple[str, ...]] = {
     "background": ("none", "grid", "mesh", "rings"),
 }
 
-# Scene components: the kinds a scene may contain and the argument atoms each one requires.
-COMPONENT_ARGS: dict[str, tuple[str, ...]] = {
-    "title": (),
-    "subtitle": (),
-    "segment": (),
-    "bracket": ("from", "to"),
-    "card": (),
-    "stage": (),
-    "arrow": ("from", "to"),
-    "link": ("from", "to"),
-    "terminal": (),
-    "footer": (),
-}
-MAX_INDEX = max(high for f in FAMILIES.values() for _, _, high in f.counts)
+
+@dataclass(frozen=True)
+class Knob:
+    """A topology knob of a family: the atom `[name:N]` with low <= N <= high."""
+
+    name: str
+    low: int
+    high: int
 
 
-def closed_atoms() -> list[str]:
-    """Every atom whose value comes from a closed set: each becomes one reserved token."""
-    atoms = ["[OUT]", "[task:scene]", "[bundle]", "[/bundle]", "[scene]", "[/scene]"]
-    atoms += [f"[family:{f}]" for f in FAMILIES]
-    atoms += sorted({f"[form:{form}]" for f in FAMILIES.values() for form in f.forms})
-    for knob, values in STYLE.items():
-        atoms += [f"[{knob}:{v}]" for v in values]
-    counts = {
-        (name, n) for f in FAMILIES.values() for name, lo, hi in f.counts for n in range(lo, hi + 1)
-    }
-    atoms += [f"[{name}:{n}]" for name, n in sorted(counts)]
-    atoms += [f"[{arg}:{i}]" for arg in ("from", "to") for i in range(MAX_INDEX + 1)]
-    return atoms
+@dataclass(frozen=True)
+class ComponentKind:
+    """A kind of scene component.
+
+    path:    True if the component binds visible text by a content path (`[stage:stages.2]`);
+             False for bare components that draw no text (`[arrow]`).
+    indexes: the kind that its `[from:N] [to:N]` arguments point into, e.g. a bracket spans
+             segments N..M; None for components without arguments.
+    """
+
+    name: str
+    path: bool = True
+    indexes: str | None = None
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return ("from", "to") if self.indexes else ()
+
+
+# Kinds every family's scenes may hold: the header text and an optional footer line. Lowering
+# adds them around each family's own components; a knob named `footer` switches the footer on.
+COMMON_KINDS = (ComponentKind("title"), ComponentKind("subtitle"), ComponentKind("footer"))
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Routing and topology: a family, a form, the style knobs and the family's counts."""
+
+    family: str
+    form: str
+    style: tuple[tuple[str, str], ...]  # (knob, value) in STYLE order
+    counts: tuple[tuple[str, int], ...]  # (knob, n) in the family's order
+
+    def style_value(self, knob: str) -> str:
+        return dict(self.style)[knob]
+
+    def count(self, knob: str) -> int:
+        return dict(self.counts)[knob]
+
+
+@dataclass(frozen=True)
+class Component:
+    """One drawn thing: its kind, its content path (None for bare kinds) and its arguments."""
+
+    kind: str
+    path: str | None
+    args: tuple[tuple[str, int], ...] = ()
+
+    def arg(self, name: str) -> int:
+        return dict(self.args)[name]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A bundle's header plus its components in drawing order."""
+
+    family: str
+    form: str
+    style: tuple[tuple[str, str], ...]
+    components: tuple[Component, ...]
+
+    def style_value(self, knob: str) -> str:
+        return dict(self.style)[knob]
+
+    def of_kind(self, kind: str) -> list[Component]:
+        return [c for c in self.components if c.kind == kind]

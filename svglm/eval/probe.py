@@ -11,14 +11,15 @@ from collections import defaultdict
 from typing import Any
 
 from svglm.config import RunConfig
-from svglm.data.build import task_for
-from svglm.dsl.atoms import DSLError
+from svglm.errors import DSLError
 from svglm.eval.autopsy import autopsy, classify
 from svglm.eval.render import is_renderable, is_valid_svg
+from svglm.files import atomic_write_json, atomic_write_text, read_json
 from svglm.infer.generate import greedy
-from svglm.runs import RunDir, atomic_write_json, atomic_write_text, read_json
+from svglm.runs import RunDir
+from svglm.tasks import task_for
 from svglm.tasks.base import Task
-from svglm.train.loop import load_trained
+from svglm.train.checkpoint import load_trained
 
 RATES = (
     "exact",
@@ -59,7 +60,6 @@ def score_case(
         "svg_exact": False,
         "valid_svg": False,
         "renderable": False,
-        "render_iou": None,
         "svg": None,
     }
     out["expected_svg"] = task.compile_svg(case["expected"], content)
@@ -81,7 +81,7 @@ def score_case(
         out["svg_exact"] = out["svg"] == out["expected_svg"]
         out["valid_svg"] = is_valid_svg(out["svg"])
         out["renderable"] = out["valid_svg"] and is_renderable(out["svg"])
-    out["miss_class"] = classify(out, task.classify_miss)
+    out["miss_class"] = classify(out, task)
     return out
 
 
@@ -115,14 +115,13 @@ def aggregate(
         "decoding": decoding,
         "overall": rates(cases),
         **{g: {k: rates(v) for k, v in sorted(members.items())} for g, members in groups.items()},
-        "cases_file": "cases.jsonl",
     }
 
 
 def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     task = task_for(cfg)
-    contract = read_json(run.dataset / "probe_contract.json")["cases"]
-    content = read_json(run.dataset / "content.json")
+    contract = read_json(run.probe_contract)["cases"]
+    content = read_json(run.content)
     model, tok = load_trained(run, cfg)
     close_id = tok.encode(" " + task.closer)[0] if cfg.probe.stop_at_close else None
     gens = greedy(
@@ -143,9 +142,8 @@ def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
         "max_tokens": cfg.probe.max_tokens,
         "stop_at_close": cfg.probe.stop_at_close,
     }
-    report = aggregate(cases, run.name, decoding)
-    run.probe.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run.probe / "cases.jsonl", "".join(json.dumps(c) + "\n" for c in cases))
-    atomic_write_json(run.probe / "autopsy.json", autopsy(cases))
-    atomic_write_json(run.probe / "probe_report.json", report)
+    report = {**aggregate(cases, run.name, decoding), "cases_file": run.probe_cases.name}
+    atomic_write_text(run.probe_cases, "".join(json.dumps(c) + "\n" for c in cases))
+    atomic_write_json(run.autopsy, autopsy(cases))
+    atomic_write_json(run.probe_report, report)
     return report

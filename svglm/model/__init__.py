@@ -1,1 +1,1 @@
-"""One readable decoder with family presets."""
+"""One readable decoder whose architectures are flags; Hugging Face and GGUF import/export."""

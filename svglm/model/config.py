@@ -1,11 +1,14 @@
-"""Model architecture as data: one dataclass of switches, and family presets that set them.
+"""Model architecture as data: one dataclass of switches, and architecture presets that set them.
 
-A family is nothing but a set of flag values (litgpt style); `transformer.py` reads the flags.
+An architecture (llama, qwen2, qwen3, gemma3, qwen35) is nothing but a set of flag values
+(litgpt style); `transformer.py` reads the flags. Sizes come from run.yaml's model section.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+from svglm.errors import CheckpointError
 
 
 @dataclass(frozen=True)
@@ -16,8 +19,8 @@ class ModelConfig:
     n_head: int
     n_kv_head: int
     d_ff: int
-    max_seq_len: int
-    family: str = "llama"
+    seq_len: int  # context length: training windows and the decode cache are this long
+    architecture: str = "llama"
     head_dim: int | None = None  # defaults to d_model // n_head
     rope_theta: float = 10000.0
     rope_fraction: float = 1.0  # share of each head's dims that RoPE rotates (qwen35: 0.25)
@@ -62,8 +65,8 @@ def _qwen35_layers(n: int, interval: int = 4) -> tuple[str, ...]:
     return tuple("full" if (i + 1) % interval == 0 else "linear" for i in range(n))
 
 
-# Presets set only the switches that define a family; sizes come from run.yaml.
-FAMILY_FLAGS: dict[str, dict[str, object]] = {
+# Presets set only the switches that define an architecture; sizes come from run.yaml.
+ARCHITECTURE_FLAGS: dict[str, dict[str, object]] = {
     "llama": dict(norm_eps=1e-5),  # also nanbeige, which uses the Llama architecture
     "qwen2": dict(qkv_bias=True, norm_eps=1e-6, rope_theta=1_000_000.0),
     "qwen3": dict(qk_norm=True, norm_eps=1e-6, rope_theta=1_000_000.0),
@@ -88,19 +91,20 @@ FAMILY_FLAGS: dict[str, dict[str, object]] = {
         linear_conv=4,
     ),
 }
-FAMILIES = tuple(FAMILY_FLAGS)
+ARCHITECTURES = tuple(ARCHITECTURE_FLAGS)
 
 
-def family_config(family: str, **sizes: object) -> ModelConfig:
-    """A config of `family` with the given sizes; per-layer types follow the family's pattern
-    unless `layer_types` is passed."""
-    if family not in FAMILY_FLAGS:
-        raise ValueError(f"unknown model family {family!r} (known: {', '.join(FAMILY_FLAGS)})")
-    flags = dict(FAMILY_FLAGS[family])
+def architecture_config(architecture: str, **sizes: object) -> ModelConfig:
+    """A config of `architecture` with the given sizes; per-layer types follow the
+    architecture's pattern unless `layer_types` is passed."""
+    if architecture not in ARCHITECTURE_FLAGS:
+        known = ", ".join(ARCHITECTURE_FLAGS)
+        raise CheckpointError(f"unknown architecture {architecture!r} (known: {known})")
+    flags = dict(ARCHITECTURE_FLAGS[architecture])
     n = int(sizes["n_layer"])  # type: ignore[arg-type]
-    if family == "gemma3":
+    if architecture == "gemma3":
         flags["layer_types"] = _gemma3_layers(n)
-    if family == "qwen35":
+    if architecture == "qwen35":
         flags["layer_types"] = _qwen35_layers(n)
         hd = int(sizes.get("head_dim") or int(sizes["d_model"]) // int(sizes["n_head"]))  # type: ignore[arg-type]
         flags.update(
@@ -118,13 +122,13 @@ def family_config(family: str, **sizes: object) -> ModelConfig:
             n_head=1,
             n_kv_head=1,
             d_ff=0,
-            max_seq_len=0,
-            family=family,
+            seq_len=0,
+            architecture=architecture,
         ),
         **flags,
     )  # type: ignore[arg-type]
     if cfg.head_dim is None:  # resolved, so that equal models have equal configs
         cfg = replace(cfg, head_dim=cfg.d_model // cfg.n_head)
     if len(cfg.types) != cfg.n_layer:
-        raise ValueError(f"layer_types has {len(cfg.types)} entries for {cfg.n_layer} layers")
+        raise CheckpointError(f"layer_types has {len(cfg.types)} entries for {cfg.n_layer} layers")
     return cfg

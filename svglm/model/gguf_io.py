@@ -1,10 +1,11 @@
 """GGUF export and import with the `gguf` package, in llama.cpp's conventions.
 
 Tensor names come from gguf's own map applied to our Hugging Face names (svglm/model/hf.py),
-so there is still one weight-name map per family. Two layout rules of llama.cpp's converter are
-applied on export and undone on import: Llama q/k rows are permuted for its rotary layout, and
-Gemma norms store (1 + w). The tokenizer travels twice: as llama.cpp's gpt2-style token list
-and merges, and whole as `tokenizer.huggingface.json`, from which svglm rebuilds it exactly.
+so there is still one weight-name map per architecture. Two layout rules of llama.cpp's
+converter are applied on export and undone on import: Llama q/k rows are permuted for its
+rotary layout, and Gemma norms store (1 + w). The tokenizer travels twice: as llama.cpp's
+gpt2-style token list and merges, and whole as `tokenizer.huggingface.json`, from which svglm
+rebuilds it exactly.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import gguf
 import numpy as np
 import torch
 
-from svglm.model.config import ModelConfig, family_config
-from svglm.model.hf import export_state, import_state, to_hf_name
+from svglm.errors import CheckpointError, ExportError
+from svglm.model.config import ModelConfig, architecture_config
+from svglm.model.hf import Specials, export_state, import_state, to_hf_name
 from svglm.model.transformer import Decoder
 
 ARCH = {
@@ -27,7 +29,7 @@ ARCH = {
     "qwen3": gguf.MODEL_ARCH.QWEN3,
     "gemma3": gguf.MODEL_ARCH.GEMMA3,
 }
-FAMILY_OF_ARCH = {gguf.MODEL_ARCH_NAMES[a]: f for f, a in ARCH.items()}
+ARCHITECTURE_OF_ARCH = {gguf.MODEL_ARCH_NAMES[a]: f for f, a in ARCH.items()}
 HF_TOKENIZER_KEY = "tokenizer.huggingface.json"
 
 
@@ -40,32 +42,34 @@ def _permute(w: torch.Tensor, heads: int, inverse: bool = False) -> torch.Tensor
 
 
 def _to_gguf_layout(hf_name: str, t: torch.Tensor, cfg: ModelConfig, inverse: bool) -> torch.Tensor:
-    if cfg.family == "llama" and hf_name.endswith(("q_proj.weight", "k_proj.weight")):
+    if cfg.architecture == "llama" and hf_name.endswith(("q_proj.weight", "k_proj.weight")):
         heads = cfg.n_head if "q_proj" in hf_name else cfg.n_kv_head
         return _permute(t, heads, inverse)
-    if cfg.family == "gemma3" and hf_name.endswith("norm.weight"):
+    if cfg.architecture == "gemma3" and hf_name.endswith("norm.weight"):
         return t - 1.0 if inverse else t + 1.0
     return t
 
 
-def export_gguf(model: Decoder, tok: Any, path: Path) -> Path:
+def export_gguf(model: Decoder, tokenizer_json: str, specials: Specials, path: Path) -> Path:
+    """One GGUF file with the weights (f32) and the tokenizer; written to a temp file first."""
     cfg = model.cfg
-    if cfg.family not in ARCH:
-        raise ValueError(
-            f"GGUF export supports {', '.join(ARCH)}; {cfg.family} is not supported yet"
+    if cfg.architecture not in ARCH:
+        raise ExportError(
+            f"GGUF export supports {', '.join(ARCH)}; {cfg.architecture} is not supported yet"
         )
-    if not _merges(tok):  # gguf drops empty arrays; llama.cpp won't load a gpt2 vocab without them
-        raise ValueError(
+    # gguf drops empty arrays, and llama.cpp will not load a gpt2 vocabulary without merges
+    if not _merges(json.loads(tokenizer_json)):
+        raise ExportError(
             "the tokenizer has no BPE merges, so llama.cpp could not load the GGUF; "
             "raise tokenizer.vocab_size in run.yaml and rerun"
         )
-    arch = ARCH[cfg.family]
+    arch = ARCH[cfg.architecture]
     names = gguf.get_tensor_name_map(arch, cfg.n_layer)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     w = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
-    w.add_name(f"svglm-{cfg.family}")
-    w.add_context_length(cfg.max_seq_len)
+    w.add_name(f"svglm-{cfg.architecture}")
+    w.add_context_length(cfg.seq_len)
     w.add_embedding_length(cfg.d_model)
     w.add_block_count(cfg.n_layer)
     w.add_feed_forward_length(cfg.d_ff)
@@ -76,14 +80,14 @@ def export_gguf(model: Decoder, tok: Any, path: Path) -> Path:
     w.add_rope_freq_base(cfg.rope_theta)
     w.add_layer_norm_rms_eps(cfg.norm_eps)
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
-    if cfg.family == "gemma3":
+    if cfg.architecture == "gemma3":
         w.add_sliding_window(cfg.sliding_window)
         w.add_rope_freq_base_swa(cfg.local_rope_theta)
         if cfg.final_softcap:
             w.add_final_logit_softcapping(cfg.final_softcap)
     # Everything svglm needs to rebuild the exact config (per-layer kinds, scales) in one place.
     w.add_string("svglm.config", json.dumps(vars(cfg)))
-    _add_tokenizer(w, tok)
+    _add_tokenizer(w, tokenizer_json, specials)
     for name, tensor in export_state(model).items():
         data = _to_gguf_layout(name, tensor, cfg, inverse=False).float().numpy()
         w.add_tensor(names.get_name(name, try_suffixes=(".weight", ".bias")), data)
@@ -95,17 +99,18 @@ def export_gguf(model: Decoder, tok: Any, path: Path) -> Path:
     return path
 
 
-def _merges(tok: Any) -> list[str]:
-    merges = json.loads(tok.tok.to_str())["model"]["merges"]
+def _merges(tokenizer: dict[str, Any]) -> list[str]:
+    merges = tokenizer["model"]["merges"]
     return [m if isinstance(m, str) else " ".join(m) for m in merges]
 
 
-def _add_tokenizer(w: gguf.GGUFWriter, tok: Any) -> None:
-    data = json.loads(tok.tok.to_str())
-    vocab = tok.tok.get_vocab(with_added_tokens=True)
+def _add_tokenizer(w: gguf.GGUFWriter, tokenizer_json: str, specials: Specials) -> None:
+    """llama.cpp's gpt2-style token list, types and merges, plus the whole tokenizer.json."""
+    tokenizer = json.loads(tokenizer_json)
+    added = {t["content"]: t for t in tokenizer["added_tokens"]}
+    vocab = {**tokenizer["model"]["vocab"], **{t: a["id"] for t, a in added.items()}}
     by_id = sorted(vocab.items(), key=lambda kv: kv[1])
     assert [i for _, i in by_id] == list(range(len(by_id))), "token ids must be dense"
-    added = {t["content"]: t for t in data["added_tokens"]}
     types = [
         gguf.TokenType.CONTROL
         if added.get(t, {}).get("special")
@@ -114,17 +119,16 @@ def _add_tokenizer(w: gguf.GGUFWriter, tok: Any) -> None:
         else gguf.TokenType.NORMAL
         for t, _ in by_id
     ]
-    merges = _merges(tok)
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("default")
     w.add_token_list([t for t, _ in by_id])
     w.add_token_types(types)
-    w.add_token_merges(merges)
-    w.add_bos_token_id(tok.bos_id)
-    w.add_eos_token_id(tok.eos_id)
-    w.add_pad_token_id(tok.pad_id)
+    w.add_token_merges(_merges(tokenizer))
+    w.add_bos_token_id(specials["bos"][1])
+    w.add_eos_token_id(specials["eos"][1])
+    w.add_pad_token_id(specials["pad"][1])
     w.add_add_bos_token(False)
-    w.add_string(HF_TOKENIZER_KEY, tok.tok.to_str())
+    w.add_string(HF_TOKENIZER_KEY, tokenizer_json)
 
 
 def _field(reader: gguf.GGUFReader, key: str) -> Any:
@@ -135,18 +139,18 @@ def _field(reader: gguf.GGUFReader, key: str) -> Any:
 def _config(reader: gguf.GGUFReader, path: Path, use_svglm_config: bool) -> ModelConfig:
     """Files svglm wrote carry their exact config; others are read from the standard keys."""
     arch = _field(reader, "general.architecture")
-    family = FAMILY_OF_ARCH.get(arch)
-    if family is None:
-        raise ValueError(
+    architecture = ARCHITECTURE_OF_ARCH.get(arch)
+    if architecture is None:
+        raise CheckpointError(
             f"{path}: GGUF architecture {arch!r} is not supported "
-            f"(supported: {', '.join(FAMILY_OF_ARCH)})"
+            f"(supported: {', '.join(ARCHITECTURE_OF_ARCH)})"
         )
     saved = _field(reader, "svglm.config") if use_svglm_config else None
     if saved is None:
-        return _config_from_keys(reader, family, arch)
+        return _config_from_keys(reader, architecture, arch)
     d = json.loads(saved)
     d["layer_types"] = tuple(d["layer_types"])
-    return family_config(family, **{k: v for k, v in d.items() if k != "family"})
+    return architecture_config(architecture, **{k: v for k, v in d.items() if k != "architecture"})
 
 
 def read_gguf_config(path: Path) -> ModelConfig:
@@ -165,7 +169,7 @@ def read_gguf(
     """Config, HF-named weights and the tokenizer.json text (when the file carries one)."""
     reader = gguf.GGUFReader(str(path))
     cfg = _config(reader, path, use_svglm_config)
-    names = gguf.get_tensor_name_map(ARCH[cfg.family], cfg.n_layer)
+    names = gguf.get_tensor_name_map(ARCH[cfg.architecture], cfg.n_layer)
     wanted = {}
     with torch.device("meta"):  # only for the parameter names: nothing is allocated
         ours = Decoder(cfg)
@@ -186,7 +190,7 @@ def read_gguf(
     return cfg, state, _field(reader, HF_TOKENIZER_KEY)
 
 
-def _config_from_keys(reader: gguf.GGUFReader, family: str, arch: str) -> ModelConfig:
+def _config_from_keys(reader: gguf.GGUFReader, architecture: str, arch: str) -> ModelConfig:
     """A config from the standard GGUF keys, for files svglm did not write."""
 
     def key(name: str, default: Any = None) -> Any:
@@ -203,19 +207,19 @@ def _config_from_keys(reader: gguf.GGUFReader, family: str, arch: str) -> ModelC
         n_head=n_head,
         n_kv_head=int(key("attention.head_count_kv", n_head)),
         d_ff=int(key("feed_forward_length")),
-        max_seq_len=int(key("context_length", 2048)),
+        seq_len=int(key("context_length", 2048)),
         head_dim=key("attention.key_length"),
         rope_theta=float(key("rope.freq_base", 10000.0)),
         norm_eps=float(key("attention.layer_norm_rms_epsilon", 1e-6)),
         tie_embeddings=not any(t.name == "output.weight" for t in reader.tensors),
     )
-    if family == "gemma3":
+    if architecture == "gemma3":
         sizes.update(
             sliding_window=int(key("attention.sliding_window", 512)),
             local_rope_theta=float(key("rope.freq_base_swa", 10000.0)),
             final_softcap=key("final_logit_softcapping"),
         )
-    return family_config(family, **sizes)
+    return architecture_config(architecture, **sizes)
 
 
 def load_gguf_model(path: Path) -> tuple[Decoder, str | None]:

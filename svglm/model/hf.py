@@ -1,4 +1,5 @@
-"""Hugging Face interop: config translation both ways and the one weight-name map per family.
+"""Hugging Face interop: config translation both ways and the one weight-name map per
+architecture.
 
 The same map serves export (our names -> HF names) and import (HF names -> ours), and the
 parity tests load our weights into the `transformers` reference through it.
@@ -13,8 +14,9 @@ from typing import Any
 
 import torch
 
-from svglm.dsl.atoms import BOS, EOS, PAD
-from svglm.model.config import ModelConfig, family_config
+from svglm.errors import CheckpointError
+from svglm.files import atomic_write_json, atomic_write_text
+from svglm.model.config import ModelConfig, architecture_config
 
 HF_MODEL_TYPE = {
     "llama": "llama",
@@ -30,7 +32,7 @@ HF_ARCH = {
     "gemma3": "Gemma3ForCausalLM",
     "qwen35": "Qwen3_5ForCausalLM",
 }
-FAMILY_OF_MODEL_TYPE = {v: k for k, v in HF_MODEL_TYPE.items()} | {"gemma3": "gemma3"}
+ARCHITECTURE_OF_MODEL_TYPE = {v: k for k, v in HF_MODEL_TYPE.items()} | {"gemma3": "gemma3"}
 HF_LAYER_TYPE = {
     "full": "full_attention",
     "sliding": "sliding_attention",
@@ -44,10 +46,10 @@ def hf_config_dict(
     eos_id: int | None = None,
     pad_id: int | None = None,
 ) -> dict[str, Any]:
-    """config.json content for the `transformers` class of cfg's family."""
+    """config.json content for the `transformers` class of cfg's architecture."""
     d: dict[str, Any] = {
-        "architectures": [HF_ARCH[cfg.family]],
-        "model_type": HF_MODEL_TYPE[cfg.family],
+        "architectures": [HF_ARCH[cfg.architecture]],
+        "model_type": HF_MODEL_TYPE[cfg.architecture],
         "vocab_size": cfg.vocab_size,
         "hidden_size": cfg.d_model,
         "intermediate_size": cfg.d_ff,
@@ -56,7 +58,7 @@ def hf_config_dict(
         "num_key_value_heads": cfg.n_kv_head,
         "head_dim": cfg.hd,
         "rms_norm_eps": cfg.norm_eps,
-        "max_position_embeddings": cfg.max_seq_len,
+        "max_position_embeddings": cfg.seq_len,
         "tie_word_embeddings": cfg.tie_embeddings,
         "bos_token_id": bos_id,
         "eos_token_id": eos_id,
@@ -64,11 +66,11 @@ def hf_config_dict(
         "torch_dtype": "float32",
     }
     rope = {"rope_type": "default", "rope_theta": cfg.rope_theta}
-    if cfg.family in ("llama", "qwen2", "qwen3"):
+    if cfg.architecture in ("llama", "qwen2", "qwen3"):
         d.update(hidden_act="silu", attention_bias=cfg.qkv_bias, rope_parameters=rope)
-        if cfg.family == "llama":
+        if cfg.architecture == "llama":
             d["mlp_bias"] = False
-    elif cfg.family == "gemma3":
+    elif cfg.architecture == "gemma3":
         d.update(
             hidden_activation="gelu_pytorch_tanh",
             query_pre_attn_scalar=_pre_attn_scalar(cfg),
@@ -82,7 +84,7 @@ def hf_config_dict(
                 "sliding_attention": {"rope_type": "default", "rope_theta": cfg.local_rope_theta},
             },
         )
-    elif cfg.family == "qwen35":
+    elif cfg.architecture == "qwen35":
         d.update(
             hidden_act="silu",
             attention_bias=False,
@@ -102,10 +104,10 @@ def _pre_attn_scalar(cfg: ModelConfig) -> float:
 
 
 def config_from_hf(d: dict[str, Any]) -> ModelConfig:
-    """Our ModelConfig from a transformers config.json dict (families we support only)."""
-    family = FAMILY_OF_MODEL_TYPE.get(d.get("model_type", ""))
-    if family is None:
-        raise ValueError(
+    """Our ModelConfig from a transformers config.json dict (architectures we support only)."""
+    architecture = ARCHITECTURE_OF_MODEL_TYPE.get(d.get("model_type", ""))
+    if architecture is None:
+        raise CheckpointError(
             f"unsupported model_type {d.get('model_type')!r} "
             f"(supported: {', '.join(HF_MODEL_TYPE.values())})"
         )
@@ -117,13 +119,13 @@ def config_from_hf(d: dict[str, Any]) -> ModelConfig:
         n_head=d["num_attention_heads"],
         n_kv_head=d.get("num_key_value_heads", d["num_attention_heads"]),
         d_ff=d["intermediate_size"],
-        max_seq_len=d.get("max_position_embeddings", 2048),
+        seq_len=d.get("max_position_embeddings", 2048),
         head_dim=d.get("head_dim"),
         norm_eps=d.get("rms_norm_eps", 1e-6),
         tie_embeddings=d.get("tie_word_embeddings", True),
     )
     back = {v: k for k, v in HF_LAYER_TYPE.items()}
-    if family == "gemma3":
+    if architecture == "gemma3":
         sizes.update(
             rope_theta=rope.get("full_attention", {}).get("rope_theta", 1e6),
             local_rope_theta=rope.get("sliding_attention", {}).get("rope_theta", 1e4),
@@ -136,7 +138,7 @@ def config_from_hf(d: dict[str, Any]) -> ModelConfig:
             sizes["attn_scale"] = scalar**-0.5
     else:
         sizes["rope_theta"] = rope.get("rope_theta", d.get("rope_theta", 10000.0))
-    if family == "qwen35":
+    if architecture == "qwen35":
         sizes.update(
             layer_types=tuple(back[t] for t in d["layer_types"]),
             rope_fraction=rope.get("partial_rotary_factor", 0.25),
@@ -146,7 +148,7 @@ def config_from_hf(d: dict[str, Any]) -> ModelConfig:
             linear_k_heads=d["linear_num_key_heads"],
             linear_v_heads=d["linear_num_value_heads"],
         )
-    return family_config(family, **sizes)
+    return architecture_config(architecture, **sizes)
 
 
 # -- weight names -------------------------------------------------------------------------------
@@ -205,7 +207,7 @@ def import_state(model: torch.nn.Module, hf_state: dict[str, torch.Tensor]) -> N
     }
     missing = sorted(set(wanted) - set(hf_state))
     if missing:
-        raise ValueError(f"checkpoint lacks {len(missing)} tensors, e.g. {missing[0]}")
+        raise CheckpointError(f"checkpoint lacks {len(missing)} tensors, e.g. {missing[0]}")
     model.load_state_dict(
         {wanted[k]: hf_state[k] for k in wanted}
         | ({"lm_head.weight": hf_state["model.embed_tokens.weight"]} if cfg.tie_embeddings else {})
@@ -213,35 +215,35 @@ def import_state(model: torch.nn.Module, hf_state: dict[str, torch.Tensor]) -> N
 
 
 # -- directories --------------------------------------------------------------------------------
-def save_hf_dir(model: torch.nn.Module, tok: Any, out: Path) -> Path:
-    """A directory that `AutoModelForCausalLM` and `AutoTokenizer` load with no custom code."""
-    from safetensors.torch import save_file
+Specials = dict[str, tuple[str, int]]  # {"bos": ("<|bos|>", 1), "eos": ..., "pad": ...}
 
-    from svglm.runs import atomic_write_json, atomic_write_text
+
+def save_hf_dir(model: torch.nn.Module, tokenizer_json: str, specials: Specials, out: Path) -> Path:
+    """A directory that `AutoModelForCausalLM` and `AutoTokenizer` load with no custom code.
+
+    `tokenizer_json` is the tokenizers-library file text; `specials` names the bos, eos and pad
+    markers and their ids, which transformers needs spelled out in its own config files."""
+    from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
     cfg = model.cfg
-    atomic_write_json(out / "config.json", hf_config_dict(cfg, tok.bos_id, tok.eos_id, tok.pad_id))
-    atomic_write_json(
-        out / "generation_config.json",
-        {"bos_token_id": tok.bos_id, "eos_token_id": tok.eos_id, "pad_token_id": tok.pad_id},
-    )
+    ids = {f"{k}_token_id": i for k, (_, i) in specials.items()}
+    tokens = {f"{k}_token": t for k, (t, _) in specials.items()}
+    config = hf_config_dict(cfg, ids["bos_token_id"], ids["eos_token_id"], ids["pad_token_id"])
+    atomic_write_json(out / "config.json", config)
+    atomic_write_json(out / "generation_config.json", ids)
     save_file(export_state(model), str(out / "model.safetensors"), metadata={"format": "pt"})
-    atomic_write_text(out / "tokenizer.json", tok.tok.to_str(pretty=True))
+    atomic_write_text(out / "tokenizer.json", tokenizer_json)
     atomic_write_json(
         out / "tokenizer_config.json",
         {
             "tokenizer_class": "PreTrainedTokenizerFast",
-            "bos_token": BOS,
-            "eos_token": EOS,
-            "pad_token": PAD,
-            "model_max_length": cfg.max_seq_len,
+            **tokens,
+            "model_max_length": cfg.seq_len,
             "clean_up_tokenization_spaces": False,
         },
     )
-    atomic_write_json(
-        out / "special_tokens_map.json", {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD}
-    )
+    atomic_write_json(out / "special_tokens_map.json", tokens)
     return out
 
 
@@ -249,15 +251,25 @@ def load_hf_dir(path: Path) -> tuple[ModelConfig, dict[str, torch.Tensor], Path]
     """Config, HF-named weights and the tokenizer.json path of a saved transformers model."""
     from safetensors.torch import load_file
 
-    if not (path / "config.json").exists():
-        raise FileNotFoundError(f"{path}: no config.json (not a Hugging Face model directory)")
-    cfg = config_from_hf(json.loads((path / "config.json").read_text()))
+    cfg = read_hf_config(path)
     files = sorted(path.glob("*.safetensors"))
     if not files:
-        raise FileNotFoundError(f"{path}: no *.safetensors weights (only safetensors are loaded)")
+        raise CheckpointError(f"{path}: no *.safetensors weights (only safetensors are loaded)")
     state: dict[str, torch.Tensor] = {}
     for f in files:
         state.update(load_file(str(f)))
     if not (path / "tokenizer.json").exists():
-        raise FileNotFoundError(f"{path}: no tokenizer.json (a fast tokenizer file is needed)")
+        raise CheckpointError(f"{path}: no tokenizer.json (a fast tokenizer file is needed)")
     return cfg, state, path / "tokenizer.json"
+
+
+def read_hf_config(path: Path) -> ModelConfig:
+    """Only the architecture of a transformers model directory: no weights are read."""
+    if not (path / "config.json").exists():
+        raise CheckpointError(f"{path}: no config.json (not a Hugging Face model directory)")
+    try:
+        return config_from_hf(json.loads((path / "config.json").read_text()))
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path / 'config.json'}: not valid JSON ({e.msg})") from None
+    except KeyError as e:
+        raise CheckpointError(f"{path / 'config.json'}: missing key {e}") from None

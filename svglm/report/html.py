@@ -14,8 +14,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from svglm.eval.probe import RATES
+from svglm.files import atomic_write_text, read_json
 from svglm.report.plots import ledger_plot
-from svglm.runs import RunDir, atomic_write_text, list_runs, read_json
+from svglm.runs import RunDir, hub_page, list_runs
 
 _env = Environment(
     loader=PackageLoader("svglm", "report/templates"), autoescape=select_autoescape(["html"])
@@ -37,26 +38,26 @@ def report_context(run: RunDir) -> dict[str, Any]:
     if run.ledger.exists():
         ledger = [json.loads(ln) for ln in run.ledger.read_text().splitlines() if ln.strip()]
     cases = []
-    cases_path = run.probe / "cases.jsonl"
-    if cases_path.exists():
-        for line in cases_path.read_text().splitlines():
+    if run.probe_cases.exists():
+        for line in run.probe_cases.read_text().splitlines():
             c = json.loads(line)
             c["expected_img"], c["svg_img"] = (
                 svg_data_uri(c["expected_svg"]),
                 svg_data_uri(c["svg"]),
             )
             cases.append(c)
+    cases.sort(key=lambda c: c["miss_class"] is None)  # failures first, each group in order
     return {
         "name": run.name,
         "config": run.config_path.read_text(),
         "plan": _maybe(run.plan),
         "summary": _maybe(run.train_summary),
-        "qc": _maybe(run.dataset / "dataset_qc.json"),
-        "profile": _maybe(run.dataset / "dataset_profile.json"),
-        "roundtrip": _maybe(run.tokenizer / "tokenizer_roundtrip.json"),
-        "manifest": _maybe(run.tokenizer / "tokenizer_manifest.json"),
-        "probe": _maybe(run.probe / "probe_report.json"),
-        "autopsy": _maybe(run.probe / "autopsy.json"),
+        "qc": _maybe(run.dataset_qc),
+        "profile": _maybe(run.dataset_profile),
+        "roundtrip": _maybe(run.tokenizer_roundtrip),
+        "manifest": _maybe(run.tokenizer_manifest),
+        "probe": _maybe(run.probe_report),
+        "autopsy": _maybe(run.autopsy),
         "plot": ledger_plot(ledger),
         "cases": cases,
         "rate_keys": ["n", *RATES],
@@ -72,7 +73,7 @@ def build_report(run: RunDir) -> Path:
 def build_hub(root: Path) -> Path:
     runs = [r for r in list_runs(root) if (root / r["name"]).is_dir()]
     for r in runs:
-        r["has_report"] = (root / r["name"] / "report.html").exists()
-    out = root / "index.html"
+        r["has_report"] = RunDir(root / r["name"]).report.exists()
+    out = hub_page(root)
     atomic_write_text(out, _env.get_template("hub.html").render(runs=runs))
     return out

@@ -1,4 +1,5 @@
-"""The Task protocol: everything the generic data, probe and report code needs from a family."""
+"""The Task protocol: everything the generic data, tokenizer, probe and report code needs from a
+task. The steps never know which task they serve; they ask it."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ class Task(Protocol):
     def canonical(self, block: str) -> str:
         """Parse a target block strictly and print it canonically; raises DSLError if invalid."""
 
+    def viable_prefix(self, unfinished: str) -> bool:
+        """Whether an opened but unclosed block could still become valid given more tokens."""
+
     def materialize(self, canonical_block: str) -> str:
         """The fully lowered form that two equivalent targets share (scene text for bundles)."""
 
@@ -53,3 +57,6 @@ class Task(Protocol):
 
     def coverage_keys(self, example: Example) -> list[str]:
         """Attribute values (e.g. 'family:timeline') this example covers, for coverage gates."""
+
+    def reference(self) -> str:
+        """Markdown: every atom and value this task's prompts and targets may use."""

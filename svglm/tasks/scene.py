@@ -13,36 +13,24 @@ train, so it measures composition, not recall.
 from __future__ import annotations
 
 import random
+from functools import cached_property
 from typing import Any
 
-from svglm.dsl.atoms import Atom, join_atoms
-from svglm.dsl.bundle import Bundle, make_bundle, parse_bundle, print_bundle
+from svglm.dsl.atoms import Atom, DSLError, join_atoms, parse_atom
+from svglm.dsl.bundle import make_bundle, parse_bundle, print_bundle
 from svglm.dsl.compiler import compile_scene
-from svglm.dsl.content import DEFAULT_CONTENT
+from svglm.dsl.families import FAMILIES
 from svglm.dsl.lower import lower
 from svglm.dsl.scene import parse_scene, print_scene
-from svglm.dsl.schema import FAMILIES, STYLE, closed_atoms
+from svglm.dsl.schema import STYLE, Bundle, Scene
+from svglm.dsl.vocabulary import closed_atoms, language_reference
+from svglm.errors import ConfigError, DataError
 from svglm.tasks.base import Example, GeneratedData
 
-# The routebook: what an intent means. Two topics per family so routing is not a copy.
-TOPICS = {
-    "gpu_memory": "memory_map",
-    "cache_layout": "memory_map",
-    "release_history": "timeline",
-    "project_roadmap": "timeline",
-    "data_pipeline": "system_diagram",
-    "build_system": "system_diagram",
-}
-GOALS = {
-    "classify_regions": "typed_regions",
-    "show_allocation": "arena_sections",
-    "show_layers": "layer_stack",
-    "mark_milestones": "milestone_chain",
-    "walk_stages": "stage_sequence",
-    "trace_flow": "linear_pipeline",
-    "show_build": "build_path",
-    "explain_choice": "selection_path",
-}
+# The routebook: what an intent means. Topics route to families and goals to forms (both
+# declared by the family modules); the audience routes to the density knob.
+TOPICS = {topic: f.name for f in FAMILIES.values() for topic in f.topics}
+GOALS = {form.goal: form.name for f in FAMILIES.values() for form in f.forms}
 AUDIENCES = {"engineers": "compact", "team": "balanced", "executives": "airy"}
 SURFACES = ("explicit", "routebook")
 LEVELS = ("bundle", "scene")
@@ -60,21 +48,21 @@ class SceneTask:
         holdout_fraction: float = 0.12,
     ):
         if level not in LEVELS:
-            raise ValueError(f"scene level must be one of {LEVELS} (got {level!r})")
+            raise ConfigError(f"scene level must be one of {LEVELS} (got {level!r})")
         self.level = level
         self.families = list(families or FAMILIES)
         unknown = [f for f in self.families if f not in FAMILIES]
         if unknown:
-            raise ValueError(f"unknown families {unknown} (known: {sorted(FAMILIES)})")
+            raise ConfigError(f"unknown families {unknown} (known: {', '.join(FAMILIES)})")
         self.surfaces = list(surfaces or SURFACES)
         if any(s not in SURFACES for s in self.surfaces):
-            raise ValueError(f"scene surfaces must come from {SURFACES} (got {self.surfaces})")
+            raise ConfigError(f"scene surfaces must come from {SURFACES} (got {self.surfaces})")
         self.holdout_fraction = holdout_fraction
         self.opener, self.closer = f"[{level}]", f"[/{level}]"
 
     # -- vocabulary ---------------------------------------------------------------------------
     def reserved_atoms(self) -> list[str]:
-        atoms = closed_atoms() + ["[intent]", "[/intent]"]
+        atoms = closed_atoms() + ["[task:scene]", "[intent]", "[/intent]"]
         atoms += [f"[topic:{t}]" for t in TOPICS] + [f"[goal:{g}]" for g in GOALS]
         return atoms + [f"[audience:{a}]" for a in AUDIENCES]
 
@@ -83,7 +71,7 @@ class SceneTask:
         return [
             (f, form, theme, tone)
             for f in self.families
-            for form in FAMILIES[f].forms
+            for form in FAMILIES[f].form_names
             for theme in STYLE["theme"]
             for tone in STYLE["tone"]
         ]
@@ -105,7 +93,7 @@ class SceneTask:
             "density": rng.choice(STYLE["density"]),
             "background": rng.choice(STYLE["background"]),
         }
-        counts = {k: rng.randint(lo, hi) for k, lo, hi in FAMILIES[family].counts}
+        counts = {k.name: rng.randint(k.low, k.high) for k in FAMILIES[family].knobs}
         return make_bundle(family, form, style, counts)
 
     def _prompt(self, rng: random.Random, bundle: Bundle, surface: str) -> str:
@@ -116,8 +104,9 @@ class SceneTask:
             rng.shuffle(atoms)
             head: list[Atom] = []
         else:
-            topic = rng.choice([t for t, f in TOPICS.items() if f == bundle.family])
-            goal = next(g for g, form in GOALS.items() if form == bundle.form)
+            family = FAMILIES[bundle.family]
+            topic = rng.choice(family.topics)
+            goal = family.form(bundle.form).goal
             audience = next(a for a, d in AUDIENCES.items() if d == bundle.style_value("density"))
             head = [
                 Atom("intent"),
@@ -147,7 +136,7 @@ class SceneTask:
             while len(rows) < sizes[split]:
                 attempts += 1
                 if attempts > 50 * sizes[split] + 1000:
-                    raise ValueError(
+                    raise DataError(
                         f"cannot make {sizes[split]} unique {split} rows; lower the size"
                     )
                 combo = rng.choice(pool)
@@ -166,15 +155,38 @@ class SceneTask:
                 used.add(ex.row())
                 rows.append(ex)
             splits[split] = rows
-        return GeneratedData(splits, {f: DEFAULT_CONTENT[f] for f in self.families}, held_combos)
+        return GeneratedData(splits, {f: FAMILIES[f].content for f in self.families}, held_combos)
 
     # -- checking and compiling ---------------------------------------------------------------
-    def _parse(self, block: str) -> Bundle | Any:
+    def _parse(self, block: str) -> Bundle | Scene:
         return parse_bundle(block) if self.level == "bundle" else parse_scene(block)
 
     def canonical(self, block: str) -> str:
         parsed = self._parse(block)
         return print_bundle(parsed) if self.level == "bundle" else print_scene(parsed)
+
+    def viable_prefix(self, unfinished: str) -> bool:
+        """An unclosed block could still be finished if its whole atoms are well-formed and
+        there are fewer of them than in the longest block this task makes: a block that has
+        run past that length (a repetition loop) cannot be saved by a larger budget."""
+        words = unfinished.split(" ")[:-1]  # the last word may be an atom cut mid-way
+        try:
+            atoms = [parse_atom(w) for w in words]
+        except DSLError:
+            return False
+        return bool(atoms) and str(atoms[0]) == self.opener and len(atoms) < self._longest
+
+    @cached_property
+    def _longest(self) -> int:
+        """Atoms in the longest target: every knob at its maximum, in every family and form."""
+        most = 0
+        for name in self.families:
+            family = FAMILIES[name]
+            counts = {k.name: k.high for k in family.knobs}
+            style = {knob: values[0] for knob, values in STYLE.items()}
+            for form in family.form_names:
+                most = max(most, len(self._target(make_bundle(name, form, style, counts)).split()))
+        return most
 
     def materialize(self, canonical_block: str) -> str:
         if self.level == "scene":
@@ -207,3 +219,12 @@ class SceneTask:
             scene = parse_scene(example.target)
             keys += [f"{k}:{v}" for k, v in scene.style]
         return keys
+
+    def reference(self) -> str:
+        surfaces = ", ".join(f"`{s}`" for s in SURFACES)
+        audiences = ", ".join(f"`{a}` -> `{d}`" for a, d in AUDIENCES.items())
+        return (
+            f"Targets: `[bundle] ... [/bundle]` or `[scene] ... [/scene]` (`task.level`).\n"
+            f"Prompt surfaces: {surfaces}. Routebook audiences (to density): {audiences}.\n"
+            f"Reserved atoms: {len(self.reserved_atoms())}.\n\n" + language_reference()
+        )

@@ -13,20 +13,18 @@ from pathlib import Path
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from svglm.dsl.atoms import BOS, EOS, PAD
+from svglm.dsl.atoms import BOS, EOS, OUT, PAD
+from svglm.errors import DataError
+from svglm.files import atomic_write_text
 
 SPECIALS = [PAD, BOS, EOS]
 ROW_HEAD, ROW_TAIL = f"{BOS} ", f" {EOS}"
 
 
-class RowFormatError(ValueError):
-    pass
-
-
 def row_body(row: str) -> str:
     """`<|bos|> A B <|eos|>` -> ` A B` (the body keeps the space before its first atom)."""
     if not (row.startswith(ROW_HEAD) and row.endswith(ROW_TAIL)):
-        raise RowFormatError(f"a row must look like '{BOS} ... {EOS}': {row[:60]!r}")
+        raise DataError(f"a row must look like '{BOS} ... {EOS}': {row[:60]!r}")
     return row[len(BOS) : -len(ROW_TAIL)]
 
 
@@ -34,6 +32,7 @@ class SvglmTokenizer:
     def __init__(self, tok: Tokenizer):
         self.tok = tok
         self.pad_id, self.bos_id, self.eos_id = (tok.token_to_id(t) for t in SPECIALS)
+        self.out_id = tok.token_to_id(" " + OUT)  # where a prompt ends and its target begins
 
     @property
     def vocab_size(self) -> int:
@@ -57,11 +56,16 @@ class SvglmTokenizer:
         """Ids for `<|bos|> PROMPT`, exactly the prefix of the encoded row."""
         return [self.bos_id, *self.encode(" " + prompt)]
 
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        from svglm.runs import atomic_write_text
+    @property
+    def specials(self) -> dict[str, tuple[str, int]]:
+        """The markers and their ids, as the exporters take them."""
+        return {"bos": (BOS, self.bos_id), "eos": (EOS, self.eos_id), "pad": (PAD, self.pad_id)}
 
-        atomic_write_text(path, self.tok.to_str(pretty=True))
+    def to_json(self) -> str:
+        return self.tok.to_str(pretty=True)
+
+    def save(self, path: Path) -> None:
+        atomic_write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: Path) -> SvglmTokenizer:
@@ -83,4 +87,15 @@ def train_bpe(rows: Iterable[str], atoms: list[str], vocab_size: int) -> SvglmTo
     )
     # The special markers are stripped: BPE merges are learned from row bodies only.
     tok.train_from_iterator((row_body(r) for r in rows), trainer)
+    return SvglmTokenizer(tok)
+
+
+def extend_tokenizer(tokenizer_json: str, atoms: list[str]) -> SvglmTokenizer:
+    """A pretrained tokenizer plus svglm's markers and one added token per reserved atom."""
+    tok = Tokenizer.from_str(tokenizer_json)
+    vocab = tok.get_vocab(with_added_tokens=True)
+    tok.add_special_tokens(
+        [AddedToken(t, special=True, normalized=False) for t in SPECIALS if t not in vocab]
+    )
+    tok.add_tokens([AddedToken(" " + a, normalized=False) for a in atoms if " " + a not in vocab])
     return SvglmTokenizer(tok)

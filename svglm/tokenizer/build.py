@@ -1,19 +1,19 @@
-"""The tokenizer step: train BPE on the train split, then gate it (roundtrip, atom audit)."""
+"""The tokenizer step: train BPE on the train split (or extend a base checkpoint's tokenizer),
+then gate it: exact roundtrip over the whole corpus and one token per reserved atom."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from svglm.config import RunConfig
-from svglm.data.build import SPLITS, read_rows, task_for
-from svglm.model.pretrained import extend_tokenizer, read_base_tokenizer
-from svglm.runs import RunDir, atomic_write_json
-from svglm.tokenizer.bpe import SvglmTokenizer, train_bpe
+from svglm.data.build import read_rows
+from svglm.errors import TokenizerError
+from svglm.files import atomic_write_json
+from svglm.model.pretrained import read_base_tokenizer
+from svglm.runs import SPLITS, RunDir
+from svglm.tasks import task_for
+from svglm.tokenizer.bpe import SvglmTokenizer, extend_tokenizer, train_bpe
 from svglm.tokenizer.gates import atom_audit, roundtrip
-
-
-class TokenizerGateError(RuntimeError):
-    """The tokenizer does not reproduce the corpus exactly or splits a reserved atom."""
 
 
 def build_tokenizer(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def build_tokenizer(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     else:
         tokenizer_json = read_base_tokenizer(run.root / cfg.base.path, cfg.base.format)
         tok = extend_tokenizer(tokenizer_json, atoms)
-    tok.save(run.tokenizer / "tokenizer.json")
+    tok.save(run.tokenizer_json)
     return gate_tokenizer(run, cfg, tok)
 
 
@@ -43,15 +43,15 @@ def gate_tokenizer(run: RunDir, cfg: RunConfig, tok: SvglmTokenizer) -> dict[str
         "roundtrip_exact": rt["exact"],
         "atom_audit": audit["verdict"],
     }
-    atomic_write_json(run.tokenizer / "tokenizer_roundtrip.json", rt)
-    atomic_write_json(run.tokenizer / "atom_audit.json", audit)
-    atomic_write_json(run.tokenizer / "tokenizer_manifest.json", manifest)
+    atomic_write_json(run.tokenizer_roundtrip, rt)
+    atomic_write_json(run.atom_audit, audit)
+    atomic_write_json(run.tokenizer_manifest, manifest)
     if not rt["exact"]:
         m = rt["first_mismatch"]
-        raise TokenizerGateError(
+        raise TokenizerError(
             f"tokenizer roundtrip is not exact: row {m['index']} differs at "
             f"char {m['at_char']}: {m['row'][:70]!r} -> {m['decoded'][:70]!r}"
         )
     if audit["verdict"] != "PASS":
-        raise TokenizerGateError(f"atoms split into several tokens: {list(audit['split'])[:5]}")
+        raise TokenizerError(f"atoms split into several tokens: {list(audit['split'])[:5]}")
     return manifest

@@ -1,5 +1,8 @@
 """Rows -> fixed windows. Rows are packed whole into `seq_len` windows (never split at a
-boundary other than <|eos|>); each row restarts RoPE positions and attends only to itself."""
+boundary other than <|eos|>); each row restarts RoPE positions and attends only to itself.
+
+The plan uses the same packing to count windows per epoch, so its arithmetic is the trainer's.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +23,11 @@ class EncodedRow:
     target_start: int  # index of the first target token (the one after [OUT])
 
 
-def encode_rows(tok: SvglmTokenizer, rows: list[str], out_id: int) -> list[EncodedRow]:
+def encode_rows(tok: SvglmTokenizer, rows: list[str]) -> list[EncodedRow]:
     encoded = []
     for row in rows:
         ids = tok.encode_row(row)
-        encoded.append(EncodedRow(tuple(ids), ids.index(out_id) + 1))
+        encoded.append(EncodedRow(tuple(ids), ids.index(tok.out_id) + 1))
     return encoded
 
 

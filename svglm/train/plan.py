@@ -8,41 +8,48 @@ than the context, parameter count and a memory estimate. Any FAIL stops `svglm r
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from svglm.config import RunConfig
+from svglm.checks import Check, check, failures, gate
+from svglm.config import RunConfig, StageConfig
 from svglm.data.build import read_rows
-from svglm.model.config import ModelConfig, family_config
-from svglm.model.pretrained import read_base_config
+from svglm.errors import PlanError
+from svglm.files import atomic_write_json
+from svglm.model.config import ModelConfig
 from svglm.model.transformer import Decoder
-from svglm.runs import RunDir, atomic_write_json
+from svglm.runs import RunDir
 from svglm.tokenizer.bpe import SvglmTokenizer
+from svglm.train.architecture import model_config
 from svglm.train.packing import EncodedRow, encode_rows, epoch_windows
 
 
-class PlanFailed(RuntimeError):
-    """The plan's verdict is FAIL; the message lists every failed check."""
+@dataclass(frozen=True)
+class Corpus:
+    """What packing makes of the train split, measured once for every check."""
+
+    rows: int
+    longest: int  # tokens in the longest row
+    too_long: int  # rows that do not fit one window (packing drops them; the plan FAILs)
+    windows: int  # windows per epoch
+    fill: float  # share of window positions that hold tokens
+    target_fraction: float  # share of label positions that are target tokens (SFT's loss)
 
 
-def model_config(run: RunDir, cfg: RunConfig, vocab_size: int) -> ModelConfig:
-    """The architecture to train: run.yaml's model section, or the base checkpoint's own config."""
-    if cfg.base is not None:
-        base_cfg = read_base_config(run.root / cfg.base.path, cfg.base.format)
-        return replace(base_cfg, vocab_size=vocab_size)
-    m = cfg.model
-    return family_config(
-        m.family,
-        vocab_size=vocab_size,
-        n_layer=m.n_layer,
-        d_model=m.d_model,
-        n_head=m.n_head,
-        n_kv_head=m.n_kv_head,
-        d_ff=m.d_ff,
-        max_seq_len=m.seq_len,
-        rope_theta=m.rope_theta,
+def measure(rows: list[EncodedRow], seq_len: int, seed: int) -> Corpus:
+    lengths = [len(r.ids) for r in rows]
+    windows = len(epoch_windows(rows, seq_len, seed, 0))
+    targets = sum(len(r.ids) - r.target_start for r in rows)
+    return Corpus(
+        rows=len(rows),
+        longest=max(lengths),
+        too_long=sum(n > seq_len for n in lengths),
+        windows=windows,
+        fill=sum(lengths) / max(1, windows * seq_len),
+        # every row has len-1 label positions: each token but the first is predicted
+        target_fraction=targets / max(1, sum(lengths) - len(rows)),
     )
 
 
@@ -62,116 +69,116 @@ def memory_estimate_gb(mc: ModelConfig, batch: int, seq_len: int) -> float:
     return (params + acts + logits + attn) / 2**30
 
 
-def _check(name: str, ok: bool, detail: str) -> dict[str, str]:
-    return {"name": name, "status": "PASS" if ok else "FAIL", "detail": detail}
+def stage_arithmetic(st: StageConfig, seq_len: int, corpus: Corpus) -> dict[str, Any]:
+    """Steps, tokens and epochs of one stage, as the trainer will run them."""
+    per_step = st.batch_size * st.grad_accum * seq_len
+    steps = math.ceil(st.tokens / per_step)  # the budget is rounded up to whole steps
+    steps_per_epoch = corpus.windows // (st.batch_size * st.grad_accum)
+    epochs = steps / steps_per_epoch if steps_per_epoch else math.inf
+    loss_share = corpus.target_fraction if st.loss == "target" else 1.0
+    return {
+        "name": st.name,
+        "steps": steps,
+        "tokens": steps * per_step,
+        "tokens_per_step": per_step,
+        "steps_per_epoch": steps_per_epoch,
+        "epochs": round(epochs, 3),
+        "warmup_steps": st.warmup_steps,
+        "lr": st.lr,
+        "loss": st.loss,
+        "loss_tokens_per_step": round(per_step * corpus.fill * loss_share, 1),
+    }
+
+
+# -- the checks, one function each --------------------------------------------------------------
+def check_rows_fit(corpus: Corpus, seq_len: int) -> Check:
+    return check(
+        "rows_fit_context",
+        corpus.too_long == 0,
+        f"{corpus.too_long} of {corpus.rows} rows exceed seq_len {seq_len} "
+        f"(longest {corpus.longest} tokens)"
+        if corpus.too_long
+        else f"longest row {corpus.longest} tokens <= seq_len {seq_len}",
+    )
+
+
+def check_one_epoch_fits(
+    where: str, st: StageConfig, stage: dict[str, Any], corpus: Corpus
+) -> Check:
+    return check(
+        f"{where}.one_epoch_fits",
+        stage["steps_per_epoch"] > 0,
+        f"{corpus.windows} windows per epoch make {stage['steps_per_epoch']} steps of "
+        f"{st.batch_size}x{st.grad_accum} windows",
+    )
+
+
+def check_reachable_steps(where: str, st: StageConfig, stage: dict[str, Any]) -> Check:
+    reachable = int(stage["steps_per_epoch"] * st.max_epochs)
+    return check(
+        f"{where}.reachable_steps",
+        stage["steps"] <= reachable,
+        f"{stage['steps']} steps requested, {reachable} reachable in max_epochs={st.max_epochs}",
+    )
+
+
+def check_warmup_inside(where: str, st: StageConfig, stage: dict[str, Any]) -> Check:
+    return check(
+        f"{where}.warmup_inside_schedule",
+        st.warmup_steps < stage["steps"],
+        f"warmup {st.warmup_steps} steps of {stage['steps']}",
+    )
+
+
+def check_memory(peak_gb: float, limit_gb: float) -> Check:
+    return check(
+        "memory_estimate",
+        peak_gb <= limit_gb,
+        f"{peak_gb:.3f} GB estimated, limit {limit_gb} GB",
+    )
 
 
 def make_plan(cfg: RunConfig, mc: ModelConfig, rows: list[EncodedRow]) -> dict[str, Any]:
     seq_len = cfg.model.seq_len
-    checks = []
-    too_long = [len(r.ids) for r in rows if len(r.ids) > seq_len]
-    lengths = [len(r.ids) for r in rows]
-    checks.append(
-        _check(
-            "rows_fit_context",
-            not too_long,
-            f"{len(too_long)} of {len(rows)} rows exceed seq_len {seq_len} "
-            f"(longest {max(lengths)} tokens)"
-            if too_long
-            else f"longest row {max(lengths)} tokens <= seq_len {seq_len}",
-        )
-    )
-    windows = len(epoch_windows(rows, seq_len, cfg.seed, 0))
-    fill = sum(lengths) / max(1, windows * seq_len)
-    target_fraction = sum(len(r.ids) - r.target_start for r in rows) / max(
-        1, sum(lengths) - len(rows)
-    )
-
-    stages = []
-    for i, st in enumerate(cfg.stages):
-        per_step = st.batch_size * st.grad_accum * seq_len
-        steps = math.ceil(st.tokens / per_step)
-        steps_per_epoch = windows // (st.batch_size * st.grad_accum)
-        epochs = steps / steps_per_epoch if steps_per_epoch else math.inf
+    corpus = measure(rows, seq_len, cfg.seed)
+    stages = [stage_arithmetic(st, seq_len, corpus) for st in cfg.stages]
+    checks = [check_rows_fit(corpus, seq_len)]
+    for i, (st, stage) in enumerate(zip(cfg.stages, stages, strict=True)):
         where = f"stages[{i}] ({st.name})"
-        checks.append(
-            _check(
-                f"{where}.one_epoch_fits",
-                steps_per_epoch > 0,
-                f"{windows} windows per epoch make {steps_per_epoch} steps of "
-                f"{st.batch_size}x{st.grad_accum} windows",
-            )
-        )
+        checks.append(check_one_epoch_fits(where, st, stage, corpus))
         if st.max_epochs is not None:
-            checks.append(
-                _check(
-                    f"{where}.reachable_steps",
-                    epochs <= st.max_epochs,
-                    f"{steps} steps requested, {int(steps_per_epoch * st.max_epochs)} "
-                    f"reachable in max_epochs={st.max_epochs}",
-                )
-            )
-        checks.append(
-            _check(
-                f"{where}.warmup_inside_schedule",
-                st.warmup_steps < steps,
-                f"warmup {st.warmup_steps} steps of {steps}",
-            )
-        )
-        loss_tokens = per_step * fill * (target_fraction if st.loss == "target" else 1.0)
-        stages.append(
-            {
-                "name": st.name,
-                "steps": steps,
-                "tokens": steps * per_step,
-                "tokens_per_step": per_step,
-                "steps_per_epoch": steps_per_epoch,
-                "epochs": round(epochs, 3),
-                "warmup_steps": st.warmup_steps,
-                "lr": st.lr,
-                "loss": st.loss,
-                "loss_tokens_per_step": round(loss_tokens, 1),
-            }
-        )
+            checks.append(check_reachable_steps(where, st, stage))
+        checks.append(check_warmup_inside(where, st, stage))
     peak = max(memory_estimate_gb(mc, st.batch_size, seq_len) for st in cfg.stages)
-    checks.append(
-        _check(
-            "memory_estimate",
-            peak <= cfg.train.memory_limit_gb,
-            f"{peak:.3f} GB estimated, limit {cfg.train.memory_limit_gb} GB",
-        )
-    )
-    verdict = "PASS" if all(c["status"] == "PASS" for c in checks) else "FAIL"
-    return {
-        "schema": "svglm.plan/1",
-        "verdict": verdict,
-        "checks": checks,
-        "stages": stages,
-        "model": {
-            "family": mc.family,
+    checks.append(check_memory(peak, cfg.train.memory_limit_gb))
+    return gate(
+        "svglm.plan/1",
+        checks,
+        stages=stages,
+        model={
+            "architecture": mc.architecture,
             "params": param_count(mc),
             "vocab_size": mc.vocab_size,
             "n_layer": mc.n_layer,
             "d_model": mc.d_model,
             "seq_len": seq_len,
         },
-        "data": {
-            "rows": len(rows),
-            "windows_per_epoch": windows,
-            "window_fill": round(fill, 4),
-            "target_token_fraction": round(target_fraction, 4),
+        data={
+            "rows": corpus.rows,
+            "windows_per_epoch": corpus.windows,
+            "window_fill": round(corpus.fill, 4),
+            "target_token_fraction": round(corpus.target_fraction, 4),
         },
-        "memory_gb": round(peak, 4),
-        "total_tokens": sum(s["tokens"] for s in stages),
-    }
+        memory_gb=round(peak, 4),
+        total_tokens=sum(s["tokens"] for s in stages),
+    )
 
 
 def build_plan(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
-    tok = SvglmTokenizer.load(run.tokenizer / "tokenizer.json")
-    rows = encode_rows(tok, read_rows(run, "train"), tok.encode(" [OUT]")[0])
+    tok = SvglmTokenizer.load(run.tokenizer_json)
+    rows = encode_rows(tok, read_rows(run, "train"))
     plan = make_plan(cfg, model_config(run, cfg, tok.vocab_size), rows)
     atomic_write_json(run.plan, plan)
     if plan["verdict"] == "FAIL":
-        failed = [f"{c['name']}: {c['detail']}" for c in plan["checks"] if c["status"] == "FAIL"]
-        raise PlanFailed("plan FAIL: " + "; ".join(failed))
+        raise PlanError("plan FAIL: " + "; ".join(failures(plan["checks"])))
     return plan
