@@ -16,7 +16,7 @@ import random
 from functools import cached_property
 from typing import Any
 
-from svglm.dsl.atoms import Atom, DSLError, join_atoms, parse_atom
+from svglm.dsl.atoms import Atom, join_atoms, parse_atom
 from svglm.dsl.bundle import make_bundle, parse_bundle, print_bundle
 from svglm.dsl.compiler import compile_scene
 from svglm.dsl.families import FAMILIES
@@ -24,7 +24,7 @@ from svglm.dsl.lower import lower
 from svglm.dsl.scene import parse_scene, print_scene
 from svglm.dsl.schema import STYLE, Bundle, Scene
 from svglm.dsl.vocabulary import closed_atoms, language_reference
-from svglm.errors import ConfigError, DataError
+from svglm.errors import ConfigError, DataError, DSLError
 from svglm.tasks.base import Example, GeneratedData
 
 # The routebook: what an intent means. Topics route to families and goals to forms (both
