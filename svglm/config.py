@@ -212,7 +212,8 @@ def _format_error(err: ValidationError, source: str) -> str:
         if "input" in first and not isinstance(first["input"], dict)
         else ""
     )
-    return f"{source}: {where or 'config'}: {first['msg']}{got}"
+    message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our checks
+    return f"{source}: {where or 'config'}: {message}{got}"
 
 
 def load_config(path: Path) -> RunConfig:

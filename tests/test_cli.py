@@ -102,10 +102,21 @@ def test_bad_inputs_get_one_line_errors(home):
     _one_line_error(runner.invoke(app, ["init", "x"]), "exists; pass --force")
     _one_line_error(runner.invoke(app, ["run", "x", "--step", "bake"]), "unknown step 'bake'")
 
-    cfg = (home / "x" / "run.yaml").read_text().replace("tokens: 3072", "tokens: 0", 1)
-    (home / "x" / "run.yaml").write_text(cfg)
+    good = (home / "x" / "run.yaml").read_text()
+    (home / "x" / "run.yaml").write_text(good.replace("tokens: 3072", "tokens: 0", 1))
     _one_line_error(
         runner.invoke(app, ["run", "x"]), "run.yaml: stages[0].tokens", "greater than 0", "(got 0)"
+    )
+    (home / "x" / "run.yaml").write_text(good.replace("architecture: qwen3", "architecture: gpt2"))
+    _one_line_error(
+        runner.invoke(app, ["plan", "x"]),
+        "run.yaml: model.architecture: unknown architecture (known: llama,",
+        "(got 'gpt2')",
+    )
+    (home / "x" / "run.yaml").write_text(good.replace("- timeline", "- venn"))
+    _one_line_error(
+        runner.invoke(app, ["data", "x"]),
+        "run.yaml: task.families: unknown diagram families ['venn']",
     )
     (home / "x" / "run.yaml").write_text("stages: [")
     _one_line_error(runner.invoke(app, ["plan", "x"]), "not valid YAML")
