@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from svglm.config import preset
+from svglm.files import read_json
 from svglm.pipeline import run_steps
-from svglm.runs import RunDir, read_json
+from svglm.runs import RunDir
 
 
 def main() -> None:
@@ -32,7 +33,7 @@ def main() -> None:
         run.write_config(cfg)
         t0 = time.perf_counter()
         run_steps(run, show_progress=False)
-        summary, probe = read_json(run.train_summary), read_json(run.probe / "probe_report.json")
+        summary, probe = read_json(run.train_summary), read_json(run.probe_report)
         results.append(
             {
                 "scale": scale,

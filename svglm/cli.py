@@ -20,14 +20,13 @@ from typer.core import TyperArgument, TyperCommand
 
 from svglm import __version__
 from svglm.config import PRESETS, preset
+from svglm.doctor import doctor as run_doctor
 from svglm.errors import SvglmError
-from svglm.model.hf import save_hf_dir
-from svglm.model.pretrained import gguf_io
+from svglm.export import default_target, export_run
 from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, home, list_runs
 from svglm.tasks import TASKS, get_task
 from svglm.train.architecture import start_from_base
-from svglm.train.checkpoint import load_trained
 
 
 class _PlainArgument(TyperArgument):
@@ -82,7 +81,8 @@ def user_errors() -> Iterator[None]:
 
 
 def _existing(name: str) -> RunDir:
-    run = RunDir.named(name)
+    with user_errors():
+        run = RunDir.named(name)
     if not run.exists():
         fail(f"no run {name!r} under {home()} (create it with `svglm init {name}`)")
     return run
@@ -137,12 +137,13 @@ def init(
     With --from-hf or --from-gguf the checkpoint (weights, config, tokenizer) is copied into
     runs/NAME/base/; the DSL atoms are added to its tokenizer and training starts from its
     weights with the embedding resized. A GGUF file must carry its tokenizer.json."""
-    run = RunDir.named(name)
+    with user_errors():
+        run = RunDir.named(name)
     if run.exists() and not force:
         fail(f"{run.config_path} exists; pass --force to overwrite it")
     if from_hf and from_gguf:
         fail("pass either --from-hf or --from-gguf, not both")
-    with user_errors():
+    with user_errors(), run.lock():
         cfg = preset(preset_name, name)
         if from_hf or from_gguf:
             fmt, src = ("hf", from_hf) if from_hf else ("gguf", from_gguf)
@@ -217,18 +218,12 @@ def export(
             help="Where to write; default runs/NAME/export/hf or runs/NAME/export/NAME.gguf.",
         ),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing export.")] = False,
 ) -> None:
     """Export the trained model and tokenizer (Hugging Face or GGUF)."""
     run = _existing(name)
-    if fmt not in ("hf", "gguf"):
-        fail(f"unknown format {fmt!r} (formats: hf, gguf)")
-    with user_errors():
-        model, tok = load_trained(run, run.config())
-        if fmt == "hf":
-            path = save_hf_dir(model, tok.to_json(), tok.specials, out or run.exports / "hf")
-        else:
-            target = out or run.exports / f"{name}.gguf"
-            path = gguf_io().export_gguf(model, tok.to_json(), tok.specials, target)
+    with user_errors(), run.lock():
+        path = export_run(run, fmt, out or default_target(run, fmt), force)
     console.print(f"exported {path}")
 
 
@@ -254,6 +249,23 @@ def runs() -> None:
             r["updated_at"],
         )
     console.print(table)
+
+
+@app.command(cls=_PlainCommand)
+def doctor(
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="One run; default every run.")
+    ] = None,
+) -> None:
+    """Check runs and repair them; rebuild the registry.
+
+    Removes what killed processes left behind, moves an unreadable steps.json aside, marks
+    steps whose outputs no longer validate to run again, drops checkpoints that fail their
+    sha256, and rebuilds $SVGLM_HOME/registry.sqlite from the run directories. Exits 1 when
+    it found something, 0 when every run was in order."""
+    with user_errors():
+        found = run_doctor(name, typer.echo)
+    raise typer.Exit(1 if found else 0)
 
 
 @app.command(cls=_PlainCommand)

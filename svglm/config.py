@@ -1,23 +1,47 @@
 """run.yaml: one file says everything about a run.
 
-Pydantic models, loading with one-line errors, and the presets.
+Pydantic models, loading with one-line errors, and the presets. Everything that can be checked
+before compute is checked here: names that become paths, finite numbers, sizes with sane upper
+bounds, a head size RoPE can rotate, a decode budget inside the context.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from svglm.artifacts import validation_message
 from svglm.dsl.families import FAMILIES
 from svglm.errors import ConfigError
-from svglm.model.config import ARCHITECTURES, ModelConfig, architecture_config
+from svglm.model.config import ARCHITECTURE_FLAGS, ARCHITECTURES, ModelConfig, architecture_config
+from svglm.names import NAME_RE, RULE
+
+BIG = 10**7  # the ceiling for counts (rows, steps, batch sizes) that no CPU run reaches
+
+
+def _name(value: str) -> str:
+    if not NAME_RE.fullmatch(value):
+        raise ValueError(f"not a valid name ({RULE})")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]  # becomes a file or folder name
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown keys are typos; inf and NaN are never a meaningful learning rate or size.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TaskConfig(Strict):
@@ -41,16 +65,16 @@ class TaskConfig(Strict):
 
 
 class DataConfig(Strict):
-    train: int = Field(20000, gt=0, description="rows in the train split")
-    dev: int = Field(400, gt=0)
-    test: int = Field(400, gt=0)
+    train: int = Field(20000, gt=0, le=BIG, description="rows in the train split")
+    dev: int = Field(400, gt=0, le=BIG)
+    test: int = Field(400, gt=0, le=BIG)
     holdout: int = Field(
-        400, gt=0, description="rows made of attribute combinations unseen in train"
+        400, gt=0, le=BIG, description="rows made of attribute combinations unseen in train"
     )
-    probe_visible: int = Field(48, ge=1, description="probe cases drawn from test")
-    probe_hidden: int = Field(48, ge=1, description="probe cases drawn from holdout")
+    probe_visible: int = Field(48, ge=1, le=BIG, description="probe cases drawn from test")
+    probe_hidden: int = Field(48, ge=1, le=BIG, description="probe cases drawn from holdout")
     min_coverage: int = Field(
-        10, ge=0, description="QC: each attribute value needs this many train rows"
+        10, ge=0, le=BIG, description="QC: each attribute value needs this many train rows"
     )
 
     @model_validator(mode="after")
@@ -61,7 +85,9 @@ class DataConfig(Strict):
 
 
 class TokenizerConfig(Strict):
-    vocab_size: int = Field(512, ge=300, description="BPE vocabulary including reserved atoms")
+    vocab_size: int = Field(
+        512, ge=300, le=1_000_000, description="BPE vocabulary including reserved atoms"
+    )
 
 
 # The sizes run.yaml sets, under the same names as in ModelConfig: one mapping, both ways.
@@ -70,15 +96,15 @@ MODEL_SIZES = ("n_layer", "d_model", "n_head", "n_kv_head", "d_ff", "seq_len", "
 
 class ModelSection(Strict):
     architecture: str = Field("qwen3", description=f"one of {', '.join(ARCHITECTURES)}")
-    n_layer: int = Field(3, gt=0)
-    d_model: int = Field(192, gt=0)
-    n_head: int = Field(6, gt=0)
-    n_kv_head: int = Field(2, gt=0)
-    d_ff: int = Field(512, gt=0)
+    n_layer: int = Field(3, gt=0, le=256)
+    d_model: int = Field(192, gt=0, le=65536)
+    n_head: int = Field(6, gt=0, le=1024)
+    n_kv_head: int = Field(2, gt=0, le=1024)
+    d_ff: int = Field(512, gt=0, le=262144)
     seq_len: int = Field(
-        128, gt=0, description="context length; rows are packed into windows of it"
+        128, gt=0, le=131072, description="context length; rows are packed into windows of it"
     )
-    rope_theta: float = 10000.0
+    rope_theta: float = Field(10000.0, gt=0)
 
     @field_validator("architecture")
     @classmethod
@@ -87,11 +113,19 @@ class ModelSection(Strict):
             raise ValueError(f"unknown architecture (known: {', '.join(ARCHITECTURES)})")
         return name
 
-    @model_validator(mode="after")
-    def _heads_divide(self) -> ModelSection:
+    def shape_problem(self) -> str | None:
+        """Why these sizes cannot make a model, or None. Checked for models trained from
+        scratch; a pretrained base brings sizes that its own runtime already accepted."""
         if self.d_model % self.n_head or self.n_head % self.n_kv_head:
-            raise ValueError("d_model must divide by n_head, and n_head by n_kv_head")
-        return self
+            return "d_model must divide by n_head, and n_head by n_kv_head"
+        head = self.d_model // self.n_head
+        rotated = int(head * float(ARCHITECTURE_FLAGS[self.architecture].get("rope_fraction", 1.0)))
+        if rotated == 0 or rotated % 2:
+            return (
+                f"head size d_model/n_head = {head} leaves {rotated} dims for RoPE, which "
+                "rotates them in pairs: choose sizes that make it even"
+            )
+        return None
 
     def as_model_config(self, vocab_size: int) -> ModelConfig:
         """The architecture this section describes, for a tokenizer of `vocab_size`."""
@@ -107,14 +141,16 @@ class ModelSection(Strict):
 
 
 class StageConfig(Strict):
-    name: str
-    tokens: int = Field(gt=0, description="token budget: optimizer steps x batch x accum x seq_len")
-    lr: float = Field(3e-3, gt=0)
+    name: Name
+    tokens: int = Field(
+        gt=0, le=10**13, description="token budget: optimizer steps x batch x accum x seq_len"
+    )
+    lr: float = Field(3e-3, gt=0, le=10)
     min_lr_ratio: float = Field(0.1, ge=0, le=1)
-    warmup_steps: int = Field(50, ge=0)
-    batch_size: int = Field(32, gt=0)
-    grad_accum: int = Field(1, gt=0)
-    weight_decay: float = Field(0.1, ge=0)
+    warmup_steps: int = Field(50, ge=0, le=BIG)
+    batch_size: int = Field(32, gt=0, le=65536)
+    grad_accum: int = Field(1, gt=0, le=4096)
+    weight_decay: float = Field(0.1, ge=0, le=10)
     grad_clip: float = Field(1.0, gt=0)
     loss: Literal["all", "target"] = Field(
         "all", description="'target' masks the loss to target tokens (SFT)"
@@ -125,15 +161,20 @@ class StageConfig(Strict):
 
 
 class TrainConfig(Strict):
-    log_every: int = Field(10, gt=0)
-    checkpoint_every: int = Field(200, gt=0, description="steps between resumable checkpoints")
+    log_every: int = Field(10, gt=0, le=BIG)
+    checkpoint_every: int = Field(
+        200, gt=0, le=BIG, description="steps between resumable checkpoints"
+    )
     memory_limit_gb: float = Field(16.0, gt=0, description="plan FAILs above this estimate")
-    threads: int = Field(0, ge=0, description="torch CPU threads; 0 = torch's default")
+    threads: int = Field(0, ge=0, le=1024, description="torch CPU threads; 0 = torch's default")
+    max_bad_steps: int = Field(
+        5, gt=0, le=1000, description="steps in a row with a non-finite loss before training stops"
+    )
 
 
 class ProbeConfig(Strict):
-    max_tokens: int = Field(64, gt=0, description="decode budget per case")
-    batch_size: int = Field(64, gt=0)
+    max_tokens: int = Field(64, gt=0, description="decode budget per case (at most model.seq_len)")
+    batch_size: int = Field(64, gt=0, le=4096)
     stop_at_close: bool = Field(
         False,
         description="stop at the closing atom, not only at <|eos|>; "
@@ -149,9 +190,9 @@ class BaseConfig(Strict):
 
 
 class RunConfig(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: Name
     preset: str = "custom"
-    seed: int = 1234
+    seed: int = Field(1234, ge=0, lt=2**32)
     task: TaskConfig = Field(default_factory=TaskConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
@@ -160,6 +201,20 @@ class RunConfig(Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)
     probe: ProbeConfig = Field(default_factory=ProbeConfig)
     base: BaseConfig | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunConfig:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):  # checkpoints and the ledger are keyed by stage name
+            raise ValueError(f"stage names must be unique (got {names})")
+        if self.base is None and (problem := self.model.shape_problem()):
+            raise ValueError(f"model: {problem}")
+        if self.probe.max_tokens > self.model.seq_len:
+            raise ValueError(
+                f"probe.max_tokens {self.probe.max_tokens} is more than the model's context "
+                f"(model.seq_len {self.model.seq_len})"
+            )
+        return self
 
 
 def _demo(name: str) -> RunConfig:
@@ -201,32 +256,44 @@ PRESETS = {"demo": _demo, "tiny": _tiny}
 def preset(name: str, run_name: str) -> RunConfig:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
-    return PRESETS[name](run_name)
+    try:
+        return PRESETS[name](run_name)
+    except ValidationError as e:
+        raise ConfigError(f"preset {name}: {validation_message(e)}") from None
 
 
-def _format_error(err: ValidationError, source: str) -> str:
-    first = err.errors()[0]
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-    got = (
-        f" (got {first['input']!r})"
-        if "input" in first and not isinstance(first["input"], dict)
-        else ""
-    )
-    message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our checks
-    return f"{source}: {where or 'config'}: {message}{got}"
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice is an error, not a silent override."""
+
+
+def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise ConfigError(f"key {key!r} appears twice (line {key_node.start_mark.line + 1})")
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
 def load_config(path: Path) -> RunConfig:
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
-    except yaml.YAMLError as e:
+    except ConfigError as e:
+        raise ConfigError(f"{path.name}: {e}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of sections, got {type(raw).__name__}")
     try:
         return RunConfig.model_validate(raw or {})
     except ValidationError as e:
-        raise ConfigError(_format_error(e, path.name)) from None
+        raise ConfigError(f"{path.name}: {validation_message(e)}") from None
 
 
 def dump_config(cfg: RunConfig) -> str:

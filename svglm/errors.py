@@ -43,3 +43,19 @@ class ExportError(SvglmError):
 
 class DependencyError(SvglmError):
     """An optional package that a feature needs is not installed."""
+
+
+class ArtifactError(SvglmError):
+    """A run artifact that is missing, unreadable or not of its schema."""
+
+
+class TrainError(SvglmError):
+    """Training that cannot go on: a loss that stays non-finite, a disk that is full."""
+
+
+class RunLockedError(SvglmError):
+    """Another process is driving this run."""
+
+
+class StorageError(SvglmError):
+    """A file that cannot be written: a full disk, a read-only folder."""

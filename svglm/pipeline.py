@@ -1,24 +1,37 @@
 """The step graph of a run: data -> tokenizer -> plan -> train -> probe -> report.
 
 Each step's fingerprint hashes the config sections it reads plus its upstream fingerprint,
-so a step is skipped exactly when nothing it depends on changed and its outputs still exist.
+so a step is skipped exactly when nothing it depends on changed and its outputs still validate
+(a damaged artifact makes its step run again). One process drives a run at a time.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from rich.console import Console
 
 from svglm import __version__
+from svglm.artifacts import (
+    ContentPacks,
+    Gate,
+    Plan,
+    ProbeContract,
+    ProbeReport,
+    Roundtrip,
+    TrainSummary,
+    read_artifact,
+)
 from svglm.config import RunConfig
 from svglm.data.build import build_dataset
+from svglm.errors import ArtifactError, SvglmError
 from svglm.eval.probe import run_probe
 from svglm.report.html import build_hub, build_report
-from svglm.runs import RunDir, digest, file_digest, register
+from svglm.runs import SPLITS, RunDir, digest, file_digest, register
+from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.tokenizer.build import build_tokenizer
+from svglm.train import checkpoint as ckpt
 from svglm.train.loop import train
 from svglm.train.plan import build_plan
 
@@ -43,16 +56,78 @@ def fingerprints(cfg: RunConfig, run: RunDir) -> dict[str, str]:
     return fp
 
 
-def outputs(run: RunDir) -> dict[str, list[Path]]:
-    """Artifacts whose absence forces a step to run again even if its fingerprint matches."""
-    return {
-        "data": [run.split("train"), run.probe_contract, run.dataset_qc],
-        "tokenizer": [run.tokenizer_json, run.tokenizer_roundtrip],
-        "plan": [run.plan],
-        "train": [run.train_summary, run.checkpoint_manifest],
-        "probe": [run.probe_report, run.probe_cases],
-        "report": [run.report],
-    }
+def _data_ok(run: RunDir) -> None:
+    for split in SPLITS:
+        if not run.split(split).is_file():
+            raise ArtifactError(f"{run.split(split)}: missing")
+    read_artifact(run.probe_contract, ProbeContract)
+    read_artifact(run.content, ContentPacks)
+    if read_artifact(run.dataset_qc, Gate).verdict != "PASS":
+        raise ArtifactError(f"{run.dataset_qc}: verdict is not PASS")
+
+
+def _tokenizer_ok(run: RunDir) -> None:
+    SvglmTokenizer.load(run.tokenizer_json)
+    if not read_artifact(run.tokenizer_roundtrip, Roundtrip).exact:
+        raise ArtifactError(f"{run.tokenizer_roundtrip}: the roundtrip is not exact")
+
+
+def _plan_ok(run: RunDir) -> None:
+    if read_artifact(run.plan, Plan).verdict != "PASS":
+        raise ArtifactError(f"{run.plan}: verdict is not PASS")
+
+
+def _train_ok(run: RunDir) -> None:
+    summary = read_artifact(run.train_summary, TrainSummary)
+    record = ckpt.final_record(run, summary.stages[-1].name)
+    if record is None or (why := ckpt.problem(run, record)) is not None:
+        raise ArtifactError(f"{run.checkpoints}: the final checkpoint {why or 'is missing'}")
+
+
+def _probe_ok(run: RunDir) -> None:
+    report = read_artifact(run.probe_report, ProbeReport)
+    if not run.probe_cases.is_file():
+        raise ArtifactError(f"{run.probe_cases}: missing")
+    lines = run.probe_cases.read_text().splitlines()
+    if len(lines) != report.overall.n:
+        raise ArtifactError(
+            f"{run.probe_cases}: {len(lines)} cases, the report has {report.overall.n}"
+        )
+
+
+def _report_ok(run: RunDir) -> None:
+    if not run.report.is_file() or not run.report.read_text().rstrip().endswith("</html>"):
+        raise ArtifactError(f"{run.report}: missing or incomplete")
+
+
+# What a step's outputs must satisfy before the step may be skipped.
+OUTPUT_CHECKS: dict[str, Callable[[RunDir], None]] = {
+    "data": _data_ok,
+    "tokenizer": _tokenizer_ok,
+    "plan": _plan_ok,
+    "train": _train_ok,
+    "probe": _probe_ok,
+    "report": _report_ok,
+}
+
+
+def output_problem(run: RunDir, step: str) -> str | None:
+    """Why a finished step's outputs cannot be trusted, or None when they can."""
+    try:
+        OUTPUT_CHECKS[step](run)
+    except SvglmError as e:
+        return str(e)
+    return None
+
+
+def kept_checkpoints(run: RunDir) -> set[str] | None:
+    """The checkpoint folders the manifest names; None if it cannot be read (keep them all)."""
+    if not run.checkpoint_manifest.exists():
+        return set()
+    try:
+        return {r.name for r in ckpt.read_manifest(run).checkpoints}
+    except ArtifactError:
+        return None
 
 
 def run_steps(
@@ -62,35 +137,52 @@ def run_steps(
     show_progress: bool = True,
     console: Console | None = None,
 ) -> None:
-    """Run the named steps in order; upstream steps that are stale run first."""
+    """Run the named steps in order; upstream steps that are stale run first. `force` reruns
+    the named steps even if unchanged (for train: from scratch)."""
     console = console or Console(quiet=not show_progress)
-    cfg = run.config()
-    fps = fingerprints(cfg, run)
-    needed = outputs(run)
-    last = max(STEPS.index(s) for s in steps)
-    actions: dict[str, Callable[[], object]] = {
-        "data": lambda: build_dataset(run, cfg),
-        "tokenizer": lambda: build_tokenizer(run, cfg),
-        "plan": lambda: build_plan(run, cfg),
-        "train": lambda: train(run, cfg, fps["train"], show_progress),
-        "probe": lambda: run_probe(run, cfg),
-        "report": lambda: build_report(run),
-    }
-    for step in STEPS[: last + 1]:
-        fresh = run.step_done(step, fps[step]) and all(p.exists() for p in needed[step])
-        if fresh and not (force and step in steps):
-            console.print(f"[dim]- {step}: unchanged, skipped[/dim]")
-            continue
-        # Everything downstream of a step that runs is stale from now on.
-        run.forget_steps(list(STEPS[STEPS.index(step) :]))
-        console.print(f"[bold]> {step}[/bold]")
-        t0 = time.perf_counter()
-        try:
-            actions[step]()
-        except Exception:
-            register(run, f"failed at {step}")
-            raise
-        run.mark_step(step, fps[step], time.perf_counter() - t0)
-        console.print(f"[green]  {step} done[/green] in {time.perf_counter() - t0:.1f}s")
-        register(run, f"{step} done")
+    errors = Console(stderr=True)
+
+    def warn(message: str) -> None:
+        errors.print(f"svglm: {message}", style="yellow", highlight=False, soft_wrap=True)
+
+    with run.lock():
+        cfg = run.config()
+        removed = run.clean_leftovers(kept_checkpoints(run))
+        if removed:
+            warn(f"removed {len(removed)} leftovers of an interrupted run")
+        fps = fingerprints(cfg, run)
+        last = max(STEPS.index(s) for s in steps)
+        actions: dict[str, Callable[[], object]] = {
+            "data": lambda: build_dataset(run, cfg),
+            "tokenizer": lambda: build_tokenizer(run, cfg),
+            "plan": lambda: build_plan(run, cfg),
+            "train": lambda: train(
+                run, cfg, fps["train"], show_progress, restart=force and "train" in steps, warn=warn
+            ),
+            "probe": lambda: run_probe(run, cfg),
+            "report": lambda: build_report(run),
+        }
+        for step in STEPS[: last + 1]:
+            done = run.step_done(step, fps[step])
+            for notice in run.notices:
+                warn(notice)
+            run.notices.clear()
+            problem = output_problem(run, step) if done else None
+            if done and problem is None and not (force and step in steps):
+                console.print(f"[dim]- {step}: unchanged, skipped[/dim]")
+                continue
+            if problem is not None:
+                warn(f"{step}: {problem}; running the step again")
+            # Everything downstream of a step that runs is stale from now on.
+            run.forget_steps(list(STEPS[STEPS.index(step) :]))
+            console.print(f"[bold]> {step}[/bold]")
+            t0 = time.perf_counter()
+            try:
+                actions[step]()
+            except BaseException:
+                register(run, f"failed at {step}")
+                raise
+            run.mark_step(step, fps[step], time.perf_counter() - t0)
+            console.print(f"[green]  {step} done[/green] in {time.perf_counter() - t0:.1f}s")
+            register(run, f"{step} done")
     build_hub(run.root.parent)

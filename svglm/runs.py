@@ -6,16 +6,23 @@ registry row and the hub page under $SVGLM_HOME, both rebuilt from the run direc
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from svglm.artifacts import ProbeReport, Steps, TrainSummary, read_artifact
 from svglm.config import RunConfig, dump_config, load_config
-from svglm.files import atomic_write_json, atomic_write_text, read_json
+from svglm.errors import ArtifactError, RunLockedError, SvglmError
+from svglm.files import TMP_SUFFIX, atomic_write_json, atomic_write_text, sha256_file
+from svglm.names import check_name
 
 SPLITS = ("train", "dev", "test", "holdout")
 
@@ -40,11 +47,7 @@ def digest(*parts: Any) -> str:
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    return sha256_file(path)[:16]
 
 
 class RunDir:
@@ -54,6 +57,8 @@ class RunDir:
         self.root = root
         self.config_path = root / "run.yaml"
         self.steps = root / "steps.json"
+        self.lock_path = root / "run.lock"
+        self.notices: list[str] = []  # repairs made while reading the run, for the user to see
         # data
         self.dataset = root / "dataset"
         self.probe_contract = self.dataset / "probe_contract.json"
@@ -85,7 +90,7 @@ class RunDir:
 
     @classmethod
     def named(cls, name: str) -> RunDir:
-        return cls(home() / name)
+        return cls(home() / check_name(name, "run name"))
 
     @property
     def name(self) -> str:
@@ -95,9 +100,14 @@ class RunDir:
         """One split's rows, one per line: `dataset/train.txt` and so on."""
         return self.dataset / f"{name}.txt"
 
-    def checkpoint(self, stage: str, step: int, final: bool) -> Path:
-        """The folder of one checkpoint; which one is newest is told by the manifest."""
-        return self.checkpoints / (f"{stage}-final" if final else f"{stage}-step{step:06d}")
+    @staticmethod
+    def checkpoint_name(stage: str, step: int, final: bool) -> str:
+        """A checkpoint's folder name; which one is newest is told by the manifest."""
+        return f"{check_name(stage, 'stage name')}-final" if final else f"{stage}-step{step:06d}"
+
+    def checkpoint(self, name: str) -> Path:
+        """The folder of the checkpoint called `name` (see checkpoint_name)."""
+        return self.checkpoints / check_name(name, "checkpoint name")
 
     @staticmethod
     def checkpoint_files(folder: Path) -> tuple[Path, Path]:
@@ -113,9 +123,57 @@ class RunDir:
     def write_config(self, cfg: RunConfig) -> None:
         atomic_write_text(self.config_path, dump_config(cfg))
 
+    # -- one process at a time ------------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run's lock while driving it. The kernel drops an flock when its holder
+        dies, so the lock of a killed run is simply taken over; the pid in the file is only
+        there to name the owner in the error."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunLockedError(
+                f"run {self.name} is being driven by another process (pid {owner}); "
+                "wait for it to finish or stop it"
+            ) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def clean_leftovers(self, keep_checkpoints: set[str] | None) -> list[Path]:
+        """Remove what a killed process left behind: temp files of atomic writes, half-written
+        checkpoint folders, and checkpoint folders the manifest no longer names (None: the
+        manifest is unreadable, leave the folders to the trainer)."""
+        removed = list(self.root.rglob(f".*{TMP_SUFFIX}"))
+        if self.checkpoints.is_dir() and keep_checkpoints is not None:
+            removed += [
+                p
+                for p in self.checkpoints.iterdir()
+                if p.is_dir() and not p.name.startswith(".") and p.name not in keep_checkpoints
+            ]
+        for path in removed:
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        return removed
+
     # -- step fingerprints: a step is skipped when its fingerprint is unchanged -------------
     def step_records(self) -> dict[str, Any]:
-        return read_json(self.steps) if self.steps.exists() else {}
+        """The finished steps. An unreadable steps.json is moved aside (its steps then run
+        again, and what they find still valid they redo quickly), never a dead end."""
+        if not self.steps.exists():
+            return {}
+        try:
+            return {k: v.model_dump() for k, v in read_artifact(self.steps, Steps).root.items()}
+        except ArtifactError as e:
+            self.steps.replace(self.steps.with_name(self.steps.name + ".corrupt"))
+            self.notices.append(f"{e}; moved to steps.json.corrupt, steps will run again")
+            return {}
 
     def step_done(self, step: str, fingerprint: str) -> bool:
         return self.step_records().get(step, {}).get("fingerprint") == fingerprint
@@ -149,45 +207,85 @@ CREATE TABLE IF NOT EXISTS probes (run TEXT, split TEXT, n INTEGER, exact REAL,
 
 
 def registry(root: Path | None = None) -> sqlite3.Connection:
+    """The registry under `root`; an unreadable one is moved aside and rebuilt from the run
+    directories, since it is only an index of them."""
     base = root or home()
     base.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(registry_path(base))
+    path = registry_path(base)
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(SCHEMA)
+        return con
+    except sqlite3.DatabaseError:
+        con.close()
+        path.replace(path.with_name(path.name + ".corrupt"))
+        rebuild_registry(base)
+        return sqlite3.connect(path)
+
+
+def rebuild_registry(root: Path) -> int:
+    """A fresh registry indexing every run directory under `root`; returns how many."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = registry_path(root)
+    path.unlink(missing_ok=True)
+    runs = [RunDir(p.parent) for p in sorted(root.glob("*/run.yaml"))]
+    con = sqlite3.connect(path)
     con.executescript(SCHEMA)
-    return con
+    with con:
+        for run in runs:
+            done = list(run.step_records())
+            _upsert(con, run, f"{done[-1]} done" if done else "created")
+    con.close()
+    return len(runs)
+
+
+def _upsert(con: sqlite3.Connection, run: RunDir, status: str) -> None:
+    """The run, its stages and its probe scores, from whatever artifacts are valid."""
+    try:
+        preset = run.config().preset
+    except SvglmError:
+        preset = "?"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    con.execute(
+        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
+        (run.name, preset, str(run.root), status, stamp),
+    )
+    con.execute("DELETE FROM stages WHERE run = ?", (run.name,))
+    con.execute("DELETE FROM probes WHERE run = ?", (run.name,))
+    try:
+        summary = read_artifact(run.train_summary, TrainSummary)
+        for s in summary.stages:
+            con.execute(
+                "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?)",
+                (run.name, s.name, s.tokens, s.steps, s.final_loss, s.wall_s),
+            )
+    except ArtifactError:
+        pass  # not trained yet, or a damaged summary: the registry indexes what is there
+    try:
+        report = read_artifact(run.probe_report, ProbeReport)
+        for split, r in [("overall", report.overall), *report.splits.items()]:
+            con.execute(
+                "INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.name,
+                    split,
+                    r.n,
+                    r.exact,
+                    r.materialized_exact,
+                    r.renderable,
+                    r.dirty_tail,
+                    r.budget_truncated,
+                ),
+            )
+    except ArtifactError:
+        pass
 
 
 def register(run: RunDir, status: str) -> None:
     """Upsert the run, its stages and its probe scores from the artifacts in its directory."""
-    cfg = run.config()
-    with registry(run.root.parent) as con:
-        con.execute(
-            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
-            (run.name, cfg.preset, str(run.root), status, time.strftime("%Y-%m-%dT%H:%M:%S")),
-        )
-        if run.train_summary.exists():
-            con.execute("DELETE FROM stages WHERE run = ?", (run.name,))
-            for s in read_json(run.train_summary)["stages"]:
-                con.execute(
-                    "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?)",
-                    (run.name, s["name"], s["tokens"], s["steps"], s["final_loss"], s["wall_s"]),
-                )
-        if run.probe_report.exists():
-            con.execute("DELETE FROM probes WHERE run = ?", (run.name,))
-            data = read_json(run.probe_report)
-            for split, r in [("overall", data["overall"]), *data["splits"].items()]:
-                con.execute(
-                    "INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run.name,
-                        split,
-                        r["n"],
-                        r["exact"],
-                        r["materialized_exact"],
-                        r["renderable"],
-                        r["dirty_tail"],
-                        r["budget_truncated"],
-                    ),
-                )
+    con = registry(run.root.parent)
+    with con:
+        _upsert(con, run, status)
     con.close()
 
 

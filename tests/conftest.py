@@ -31,3 +31,34 @@ def tiny_run(tmp_path_factory) -> RunDir:
     run = make_run(tmp_path_factory.mktemp("home"))
     run_steps(run, show_progress=False)
     return run
+
+
+def interrupt_after(run: RunDir, checkpoint: str, monkeypatch) -> None:
+    """Train `run` and stop it, as a kill would, right after the checkpoint named `checkpoint`
+    has landed on disk."""
+    from svglm.train import checkpoint as ckpt
+
+    real_save = ckpt.save_checkpoint
+
+    def save_then_stop(*args, **kwargs):
+        record = real_save(*args, **kwargs)
+        if record.name == checkpoint:
+            raise KeyboardInterrupt
+        return record
+
+    monkeypatch.setattr(ckpt, "save_checkpoint", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_steps(run, ("train",), show_progress=False)
+    monkeypatch.setattr(ckpt, "save_checkpoint", real_save)
+
+
+def one_line_error(result, *needles: str) -> str:
+    """A user error at the command line: exit code 2, no traceback, and a last line
+    `svglm: ...` that names each needle. Returns that line."""
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("svglm: ") and "Traceback" not in result.output, result.output
+    for needle in needles:
+        assert needle in line, line
+    return line

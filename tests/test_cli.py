@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import one_line_error
 from typer.testing import CliRunner
 
 from svglm import __version__
@@ -25,6 +26,7 @@ VERBS = [
     "demo",
     "export",
     "runs",
+    "doctor",
     "dsl",
 ]
 
@@ -76,12 +78,9 @@ def test_a_bug_is_not_dressed_up_as_a_user_error(home, monkeypatch):
 
 
 def _one_line_error(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit)
-    text = result.output.strip()
-    assert "Traceback" not in text and len(text.splitlines()) == 1, text
-    for needle in needles:
-        assert needle in text
+    """A user error whose output is that one line and nothing else."""
+    one_line_error(result, *needles)
+    assert len(result.output.strip().splitlines()) == 1, result.output
 
 
 def test_init_run_and_list(home):
@@ -125,7 +124,11 @@ def test_bad_inputs_get_one_line_errors(home):
 def test_plan_fail_stops_the_run_with_reasons(home):
     runner.invoke(app, ["init", "p", "--preset", "tiny"])
     path = home / "p" / "run.yaml"
-    path.write_text(path.read_text().replace("seq_len: 64", "seq_len: 16"))
+    path.write_text(
+        path.read_text()
+        .replace("seq_len: 64", "seq_len: 16")
+        .replace("max_tokens: 24", "max_tokens: 12")
+    )
     result = runner.invoke(app, ["run", "p"])
     assert result.exit_code == 2  # after the step lines, the reasons on one line
     assert result.output.strip().splitlines()[-1].startswith("svglm: plan FAIL: rows_fit_context")

@@ -22,7 +22,7 @@ def _plan_fail(run):
 
 
 def test_rows_longer_than_context_fail(tmp_path):
-    run = make_run(tmp_path, model__seq_len=16)
+    run = make_run(tmp_path, model__seq_len=16, probe__max_tokens=12)
     plan, msg = _plan_fail(run)
     assert "rows_fit_context" in msg
     check = next(c for c in plan["checks"] if c["name"] == "rows_fit_context")

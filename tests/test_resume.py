@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_run
+from conftest import interrupt_after, make_run
 
 from svglm.pipeline import run_steps
-from svglm.train import checkpoint
 
 
 def curve(run):
@@ -25,18 +24,7 @@ def test_resume_after_kill_continues_same_loss_curve(tmp_path, monkeypatch, kill
     run_steps(reference, ("train",), show_progress=False)
 
     run = make_run(tmp_path / "killed")
-    real_save = checkpoint.save_checkpoint
-
-    def save_then_die(run, model, state, stage, step, final):
-        folder = real_save(run, model, state, stage, step, final)
-        if folder.name == kill_after:
-            raise KeyboardInterrupt  # the process dies right after this checkpoint landed
-        return folder
-
-    monkeypatch.setattr(checkpoint, "save_checkpoint", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        run_steps(run, ("train",), show_progress=False)
-    monkeypatch.setattr(checkpoint, "save_checkpoint", real_save)
+    interrupt_after(run, kill_after, monkeypatch)
     assert "train" not in run.step_records()
 
     run_steps(run, ("train",), show_progress=False)

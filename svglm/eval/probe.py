@@ -10,11 +10,12 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from svglm.artifacts import ContentPacks, ProbeContract, read_artifact
 from svglm.config import RunConfig
 from svglm.errors import DSLError
 from svglm.eval.autopsy import autopsy, classify
 from svglm.eval.render import is_renderable, is_valid_svg
-from svglm.files import atomic_write_json, atomic_write_text, read_json
+from svglm.files import atomic_write_json, atomic_write_text
 from svglm.infer.generate import greedy
 from svglm.runs import RunDir
 from svglm.tasks import task_for
@@ -120,8 +121,8 @@ def aggregate(
 
 def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     task = task_for(cfg)
-    contract = read_json(run.probe_contract)["cases"]
-    content = read_json(run.content)
+    contract = [c.model_dump() for c in read_artifact(run.probe_contract, ProbeContract).cases]
+    content = read_artifact(run.content, ContentPacks).root
     model, tok = load_trained(run, cfg)
     close_id = tok.encode(" " + task.closer)[0] if cfg.probe.stop_at_close else None
     gens = greedy(

@@ -94,6 +94,35 @@ ARCHITECTURE_FLAGS: dict[str, dict[str, object]] = {
 ARCHITECTURES = tuple(ARCHITECTURE_FLAGS)
 
 
+# Each size and the most any model svglm could build or load has of it (sizes may come from a
+# foreign checkpoint's files, so they are checked like user input).
+SIZE_LIMITS = {
+    "vocab_size": 10_000_000,
+    "n_layer": 1_000,
+    "d_model": 1_000_000,
+    "n_head": 10_000,
+    "n_kv_head": 10_000,
+    "d_ff": 10_000_000,
+    "seq_len": 100_000_000,
+}
+
+
+def _check_size(name: str, value: object) -> None:
+    limit = SIZE_LIMITS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
+        raise CheckpointError(f"{name} must be an integer in 1..{limit} (got {value!r})")
+
+
+def _check_sizes(cfg: ModelConfig) -> None:
+    for name in SIZE_LIMITS:
+        _check_size(name, getattr(cfg, name))
+    if cfg.n_head % cfg.n_kv_head or (cfg.head_dim is None and cfg.d_model % cfg.n_head):
+        raise CheckpointError(
+            f"{cfg.n_head} heads do not divide into {cfg.n_kv_head} key/value heads "
+            f"or {cfg.d_model} dims"
+        )
+
+
 def architecture_config(architecture: str, **sizes: object) -> ModelConfig:
     """A config of `architecture` with the given sizes; per-layer types follow the
     architecture's pattern unless `layer_types` is passed."""
@@ -101,7 +130,8 @@ def architecture_config(architecture: str, **sizes: object) -> ModelConfig:
         known = ", ".join(ARCHITECTURE_FLAGS)
         raise CheckpointError(f"unknown architecture {architecture!r} (known: {known})")
     flags = dict(ARCHITECTURE_FLAGS[architecture])
-    n = int(sizes["n_layer"])  # type: ignore[arg-type]
+    n = sizes["n_layer"]
+    _check_size("n_layer", n)  # before per-layer tuples of that length are built
     if architecture == "gemma3":
         flags["layer_types"] = _gemma3_layers(n)
     if architecture == "qwen35":
@@ -127,6 +157,7 @@ def architecture_config(architecture: str, **sizes: object) -> ModelConfig:
         ),
         **flags,
     )  # type: ignore[arg-type]
+    _check_sizes(cfg)
     if cfg.head_dim is None:  # resolved, so that equal models have equal configs
         cfg = replace(cfg, head_dim=cfg.d_model // cfg.n_head)
     if len(cfg.types) != cfg.n_layer:

@@ -10,15 +10,17 @@ rebuilds it exactly.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import gguf
 import numpy as np
 import torch
 
-from svglm.errors import CheckpointError, ExportError
+from svglm.errors import CheckpointError, ExportError, SvglmError
 from svglm.model.config import ModelConfig, architecture_config
 from svglm.model.hf import Specials, export_state, import_state, to_hf_name
 from svglm.model.transformer import Decoder
@@ -29,6 +31,7 @@ ARCH = {
     "qwen3": gguf.MODEL_ARCH.QWEN3,
     "gemma3": gguf.MODEL_ARCH.GEMMA3,
 }
+T = TypeVar("T")
 ARCHITECTURE_OF_ARCH = {gguf.MODEL_ARCH_NAMES[a]: f for f, a in ARCH.items()}
 HF_TOKENIZER_KEY = "tokenizer.huggingface.json"
 
@@ -63,11 +66,21 @@ def export_gguf(model: Decoder, tokenizer_json: str, specials: Specials, path: P
             "the tokenizer has no BPE merges, so llama.cpp could not load the GGUF; "
             "raise tokenizer.vocab_size in run.yaml and rerun"
         )
-    arch = ARCH[cfg.architecture]
-    names = gguf.get_tensor_name_map(arch, cfg.n_layer)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    w = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
+    try:
+        _write(model, tokenizer_json, specials, tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # nothing half-written stays behind
+    return path
+
+
+def _write(model: Decoder, tokenizer_json: str, specials: Specials, file: Path) -> None:
+    cfg = model.cfg
+    arch = ARCH[cfg.architecture]
+    names = gguf.get_tensor_name_map(arch, cfg.n_layer)
+    w = gguf.GGUFWriter(str(file), gguf.MODEL_ARCH_NAMES[arch])
     w.add_name(f"svglm-{cfg.architecture}")
     w.add_context_length(cfg.seq_len)
     w.add_embedding_length(cfg.d_model)
@@ -95,8 +108,6 @@ def export_gguf(model: Decoder, tokenizer_json: str, specials: Specials, path: P
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    tmp.replace(path)
-    return path
 
 
 def _merges(tokenizer: dict[str, Any]) -> list[str]:
@@ -131,6 +142,27 @@ def _add_tokenizer(w: gguf.GGUFWriter, tokenizer_json: str, specials: Specials) 
     w.add_string(HF_TOKENIZER_KEY, tokenizer_json)
 
 
+def damaged_is_one_line(read: Callable[..., T]) -> Callable[..., T]:
+    """A GGUF file is untrusted bytes parsed by a third-party reader, and damage surfaces
+    anywhere (header counts, string fields, tensor shapes): whatever a public reader below
+    fails with becomes one CheckpointError naming the file."""
+
+    @functools.wraps(read)
+    def guarded(path: Path, *args: Any, **kwargs: Any) -> T:
+        if not path.is_file():
+            raise CheckpointError(f"{path}: not a GGUF file")
+        try:
+            return read(path, *args, **kwargs)
+        except SvglmError:
+            raise
+        except Exception as e:
+            raise CheckpointError(
+                f"{path}: not a readable GGUF file ({e.__class__.__name__})"
+            ) from None
+
+    return guarded
+
+
 def _field(reader: gguf.GGUFReader, key: str) -> Any:
     f = reader.get_field(key)
     return None if f is None else f.contents()
@@ -146,23 +178,31 @@ def _config(reader: gguf.GGUFReader, path: Path, use_svglm_config: bool) -> Mode
             f"(supported: {', '.join(ARCHITECTURE_OF_ARCH)})"
         )
     saved = _field(reader, "svglm.config") if use_svglm_config else None
-    if saved is None:
-        return _config_from_keys(reader, architecture, arch)
-    d = json.loads(saved)
-    d["layer_types"] = tuple(d["layer_types"])
-    return architecture_config(architecture, **{k: v for k, v in d.items() if k != "architecture"})
+    try:
+        if saved is None:
+            return _config_from_keys(reader, architecture, arch)
+        d = json.loads(saved)
+        d["layer_types"] = tuple(d["layer_types"])
+        return architecture_config(
+            architecture, **{k: v for k, v in d.items() if k != "architecture"}
+        )
+    except (TypeError, ValueError, KeyError) as e:  # a key missing or of the wrong type
+        raise CheckpointError(f"{path}: its keys do not describe a model ({e})") from None
 
 
+@damaged_is_one_line
 def read_gguf_config(path: Path) -> ModelConfig:
     """Only the config: the reader memory-maps the tensors and nothing is copied."""
     return _config(gguf.GGUFReader(str(path)), path, True)
 
 
+@damaged_is_one_line
 def read_gguf_tokenizer(path: Path) -> str | None:
     """The tokenizer.json text the file carries, if any."""
     return _field(gguf.GGUFReader(str(path)), HF_TOKENIZER_KEY)
 
 
+@damaged_is_one_line
 def read_gguf(
     path: Path, use_svglm_config: bool = True
 ) -> tuple[ModelConfig, dict[str, torch.Tensor], str | None]:

@@ -105,7 +105,9 @@ def _pre_attn_scalar(cfg: ModelConfig) -> float:
 
 def config_from_hf(d: dict[str, Any]) -> ModelConfig:
     """Our ModelConfig from a transformers config.json dict (architectures we support only)."""
-    architecture = ARCHITECTURE_OF_MODEL_TYPE.get(d.get("model_type", ""))
+    if not isinstance(d, dict):
+        raise TypeError(f"expected an object, got {type(d).__name__}")
+    architecture = ARCHITECTURE_OF_MODEL_TYPE.get(str(d.get("model_type", "")))
     if architecture is None:
         raise CheckpointError(
             f"unsupported model_type {d.get('model_type')!r} "
@@ -269,7 +271,9 @@ def read_hf_config(path: Path) -> ModelConfig:
         raise CheckpointError(f"{path}: no config.json (not a Hugging Face model directory)")
     try:
         return config_from_hf(json.loads((path / "config.json").read_text()))
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path / 'config.json'}: not valid JSON ({e.msg})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path / 'config.json'}: not valid JSON ({e})") from None
     except KeyError as e:
         raise CheckpointError(f"{path / 'config.json'}: missing key {e}") from None
+    except (TypeError, ValueError, AttributeError) as e:  # a key of the wrong type or value
+        raise CheckpointError(f"{path / 'config.json'}: does not describe a model ({e})") from None

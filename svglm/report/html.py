@@ -17,6 +17,7 @@ from svglm.eval.probe import RATES
 from svglm.files import atomic_write_text, read_json
 from svglm.report.plots import ledger_plot
 from svglm.runs import RunDir, hub_page, list_runs
+from svglm.train.loop import ledger_records
 
 _env = Environment(
     loader=PackageLoader("svglm", "report/templates"), autoescape=select_autoescape(["html"])
@@ -30,13 +31,16 @@ def svg_data_uri(svg: str | None) -> str | None:
 
 
 def _maybe(path: Path) -> Any:
-    return read_json(path) if path.exists() else None
+    """An artifact to show, or None when it is missing or unreadable (the report shows what
+    there is; the pipeline is what insists on valid artifacts)."""
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
 
 
 def report_context(run: RunDir) -> dict[str, Any]:
-    ledger = []
-    if run.ledger.exists():
-        ledger = [json.loads(ln) for ln in run.ledger.read_text().splitlines() if ln.strip()]
+    ledger = ledger_records(run)
     cases = []
     if run.probe_cases.exists():
         for line in run.probe_cases.read_text().splitlines():

@@ -14,7 +14,7 @@ from pathlib import Path
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from svglm.dsl.atoms import BOS, EOS, OUT, PAD
-from svglm.errors import DataError
+from svglm.errors import DataError, TokenizerError
 from svglm.files import atomic_write_text
 
 SPECIALS = [PAD, BOS, EOS]
@@ -69,7 +69,16 @@ class SvglmTokenizer:
 
     @classmethod
     def load(cls, path: Path) -> SvglmTokenizer:
-        return cls(Tokenizer.from_file(str(path)))
+        if not path.is_file():
+            raise TokenizerError(f"{path}: missing; run the tokenizer step")
+        try:
+            tok = Tokenizer.from_file(str(path))
+        except Exception as e:  # the tokenizers library raises a bare Exception on bad files
+            raise TokenizerError(f"{path}: not a valid tokenizer file ({e})") from None
+        missing = [t for t in SPECIALS if tok.token_to_id(t) is None]
+        if missing:
+            raise TokenizerError(f"{path}: lacks the tokens {missing}")
+        return cls(tok)
 
 
 def train_bpe(rows: Iterable[str], atoms: list[str], vocab_size: int) -> SvglmTokenizer:

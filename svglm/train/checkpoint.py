@@ -1,94 +1,157 @@
-"""Checkpoints: safetensors weights plus a small state file, found through a manifest, and the
-trained model that later steps (probe, export) load.
+"""Checkpoints: safetensors weights plus a small state file per checkpoint, listed with the
+sha256 of every file in a manifest; and the trained model that later steps load.
 
-The state file (optimizer, step, data position, RNG) holds only tensors and plain values, so
-it loads with `torch.load(..., weights_only=True)`. The manifest records the newest checkpoint
-and each stage's final one; nothing is found by guessing folder names.
+Nothing is found by guessing folder names and nothing is loaded unverified: a file whose hash
+does not match the manifest is corrupt, and the state file names the stage and step it was
+saved at, so a manifest that points one stage at another stage's checkpoint is caught. The
+state file (optimizer, step, data position, RNG, counters) holds only tensors and plain values
+and loads with `torch.load(..., weights_only=True)`.
 """
 
 from __future__ import annotations
 
+import pickle
 import shutil
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_model, save_model
 
+from svglm.artifacts import CheckpointManifest, CheckpointRecord, read_artifact
 from svglm.config import RunConfig
-from svglm.errors import CheckpointError
-from svglm.files import atomic_write_json, read_json
+from svglm.errors import CheckpointError, TrainError
+from svglm.files import TMP_SUFFIX, atomic_write_json, sha256_file
 from svglm.model.transformer import Decoder
 from svglm.runs import RunDir
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train.architecture import model_config
 
 
-def empty_manifest(fingerprint: str) -> dict[str, Any]:
-    return {
-        "schema": "svglm.checkpoints/1",
-        "fingerprint": fingerprint,
-        "latest": None,
-        "finals": {},
-    }
+def empty_manifest(fingerprint: str) -> CheckpointManifest:
+    return CheckpointManifest(schema="svglm.checkpoints/2", fingerprint=fingerprint, checkpoints=[])
 
 
-def manifest(run: RunDir) -> dict[str, Any]:
-    return read_json(run.checkpoint_manifest)
+def read_manifest(run: RunDir) -> CheckpointManifest:
+    return read_artifact(run.checkpoint_manifest, CheckpointManifest)
+
+
+def write_manifest(run: RunDir, manifest: CheckpointManifest) -> None:
+    atomic_write_json(run.checkpoint_manifest, manifest.model_dump(by_alias=True))
 
 
 def save_checkpoint(
-    run: RunDir, model: torch.nn.Module, state: dict[str, Any], stage: str, step: int, final: bool
-) -> Path:
-    """Write weights and state into a fresh folder, then point the manifest at it."""
-    folder = run.checkpoint(stage, step, final)
-    tmp = folder.with_name(f".{folder.name}.tmp")
+    run: RunDir,
+    model: torch.nn.Module,
+    state: dict[str, Any],
+    stage_index: int,
+    stage: str,
+    step: int,
+    final: bool,
+) -> CheckpointRecord:
+    """Write weights and state into a fresh folder, then add it to the manifest. Only the
+    newest intermediate checkpoint is kept; every stage's final one stays. A failed write
+    (a full disk) leaves the manifest, and so the previous checkpoint, as it was."""
+    name = run.checkpoint_name(stage, step, final)
+    folder = run.checkpoint(name)
+    tmp = folder.with_name(f".{name}{TMP_SUFFIX}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     weights, state_file = run.checkpoint_files(tmp)
-    save_model(model, str(weights))
-    torch.save(state, state_file)
+    try:
+        tmp.mkdir(parents=True)
+        save_model(model, str(weights))
+        torch.save({**state, "stage": stage, "step": step}, state_file)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise TrainError(
+            f"{folder}: cannot write the checkpoint ({e.strerror}); the previous one is kept"
+        ) from None
+    hashes = {f.name: sha256_file(f) for f in (weights, state_file)}
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
-    record = manifest(run)
-    previous = record["latest"]
-    record["latest"] = {"stage": stage, "step": step, "path": folder.name, "final": final}
-    if final:
-        record["finals"][stage] = folder.name
-    atomic_write_json(run.checkpoint_manifest, record)
-    # Only the newest intermediate checkpoint is kept; stage finals stay.
-    if previous and not previous["final"] and previous["path"] != folder.name:
-        shutil.rmtree(run.checkpoints / previous["path"], ignore_errors=True)
-    return folder
+    record = CheckpointRecord(
+        name=name, stage=stage, stage_index=stage_index, step=step, final=final, sha256=hashes
+    )
+    manifest = read_manifest(run)
+    dropped = [r for r in manifest.checkpoints if not r.final or r.name == name]
+    manifest.checkpoints = [r for r in manifest.checkpoints if r not in dropped] + [record]
+    write_manifest(run, manifest)
+    for r in dropped:  # only once the manifest no longer names them
+        if r.name != name:
+            shutil.rmtree(run.checkpoint(r.name), ignore_errors=True)
+    return record
 
 
-def latest(run: RunDir) -> dict[str, Any] | None:
-    return manifest(run)["latest"]
+def problem(run: RunDir, record: CheckpointRecord) -> str | None:
+    """Why the checkpoint's files cannot be trusted, or None when they can."""
+    folder = run.checkpoint(record.name)
+    for path in run.checkpoint_files(folder):
+        if path.name not in record.sha256:
+            return f"the manifest has no hash for {path.name}"
+        if not path.is_file():
+            return f"{path.name} is missing"
+        if sha256_file(path) != record.sha256[path.name]:
+            return f"{path.name} does not match its sha256 in the manifest (corrupt)"
+    weights, state_file = run.checkpoint_files(folder)
+    try:
+        with safe_open(str(weights), framework="pt"):
+            pass
+        state = torch.load(state_file, weights_only=True)
+    except (SafetensorError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        return f"cannot be read ({e.__class__.__name__})"
+    if (state.get("stage"), state.get("step")) != (record.stage, record.step):
+        return (
+            f"it was saved at stage {state.get('stage')} step {state.get('step')}, "
+            f"but the manifest lists it as stage {record.stage} step {record.step}"
+        )
+    return None
 
 
-def final_of(run: RunDir, stage: str) -> Path | None:
+def resume_point(run: RunDir, warn: Callable[[str], None]) -> CheckpointRecord | None:
+    """The newest checkpoint whose files verify. Newer ones that do not are dropped from the
+    manifest (with a warning), so training falls back to the newest good one."""
+    manifest = read_manifest(run)
+    while manifest.checkpoints:
+        record = manifest.checkpoints[-1]
+        why = problem(run, record)
+        if why is None:
+            return record
+        warn(f"{run.checkpoint(record.name)}: {why}; falling back to an older checkpoint")
+        manifest.checkpoints.pop()
+        write_manifest(run, manifest)
+        shutil.rmtree(run.checkpoint(record.name), ignore_errors=True)
+    return None
+
+
+def load_checkpoint(
+    run: RunDir, record: CheckpointRecord, model: torch.nn.Module
+) -> dict[str, Any]:
+    """Load verified weights into `model`; returns the state saved with them."""
+    folder = run.checkpoint(record.name)
+    why = problem(run, record)
+    if why is not None:
+        raise CheckpointError(f"{folder}: {why}; run `svglm train {run.name}` again")
+    weights, state_file = run.checkpoint_files(folder)
+    load_model(model, str(weights))
+    return torch.load(state_file, weights_only=True)
+
+
+def final_record(run: RunDir, stage: str) -> CheckpointRecord | None:
     if not run.checkpoint_manifest.exists():
         return None
-    name = manifest(run)["finals"].get(stage)
-    return run.checkpoints / name if name else None
-
-
-def load_weights(model: torch.nn.Module, folder: Path) -> None:
-    load_model(model, str(RunDir.checkpoint_files(folder)[0]))
-
-
-def load_state(folder: Path) -> dict[str, Any]:
-    return torch.load(RunDir.checkpoint_files(folder)[1], weights_only=True)
+    return next((r for r in read_manifest(run).checkpoints if r.final and r.stage == stage), None)
 
 
 def load_trained(run: RunDir, cfg: RunConfig) -> tuple[Decoder, SvglmTokenizer]:
-    """The model at the last stage's final checkpoint, in eval mode, with its tokenizer."""
-    final = final_of(run, cfg.stages[-1].name)
-    if final is None:
+    """The model at the last stage's final checkpoint, verified, in eval mode, with its
+    tokenizer."""
+    record = final_record(run, cfg.stages[-1].name)
+    if record is None:
         raise CheckpointError(
             f"{run.name}: no final checkpoint; run `svglm train {run.name}` first"
         )
     tok = SvglmTokenizer.load(run.tokenizer_json)
     model = Decoder(model_config(run, cfg, tok.vocab_size))
-    load_weights(model, final)
+    load_checkpoint(run, record, model)
     return model.eval(), tok
