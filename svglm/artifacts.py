@@ -140,6 +140,7 @@ class CheckpointRecord(Artifact):
     step: int = Field(ge=1)
     final: bool
     sha256: dict[str, str]
+    dev_loss: float | None = None  # when the dev loss was measured at this checkpoint
 
     @field_validator("name", "stage")
     @classmethod
@@ -162,6 +163,13 @@ class CheckpointManifest(Artifact):
     schema_: Literal["svglm.checkpoints/2"] = Field(alias="schema")
     fingerprint: str
     checkpoints: list[CheckpointRecord]
+    promoted: str | None = None  # the checkpoint probe, generate and export use, when chosen
+
+    @model_validator(mode="after")
+    def _promoted_is_kept(self) -> CheckpointManifest:
+        if self.promoted is not None and self.promoted not in {r.name for r in self.checkpoints}:
+            raise ValueError(f"promoted checkpoint {self.promoted} is not among the checkpoints")
+        return self
 
 
 def validation_message(err: ValidationError) -> str:

@@ -1,5 +1,6 @@
-"""Named PASS/FAIL checks and the verdict over them: the shape shared by `dataset_qc.json` and
-`plan.json` (`{"verdict": ..., "checks": [{"name", "status", "detail"}, ...]}`)."""
+"""Named checks and the verdict over them: the shape shared by `dataset_qc.json` and `plan.json`
+(`{"verdict": ..., "checks": [{"name", "status", "detail"}, ...]}`). A check is PASS or FAIL;
+advice is PASS or WARN, and a WARN never fails the verdict."""
 
 from __future__ import annotations
 
@@ -12,8 +13,17 @@ def check(name: str, ok: bool, detail: str) -> Check:
     return {"name": name, "status": "PASS" if ok else "FAIL", "detail": detail}
 
 
+def advise(name: str, ok: bool, detail: str) -> Check:
+    """A check that can only warn: the run may go on, but the user should look."""
+    return {"name": name, "status": "PASS" if ok else "WARN", "detail": detail}
+
+
 def verdict(checks: list[Check]) -> str:
-    return "PASS" if all(c["status"] == "PASS" for c in checks) else "FAIL"
+    return "FAIL" if any(c["status"] == "FAIL" for c in checks) else "PASS"
+
+
+def warnings(checks: list[Check]) -> list[str]:
+    return [f"{c['name']}: {c['detail']}" for c in checks if c["status"] == "WARN"]
 
 
 def failures(checks: list[Check]) -> list[str]:

@@ -19,7 +19,7 @@ from rich.table import Table
 from typer.core import TyperArgument, TyperCommand
 
 from svglm import __version__
-from svglm.config import PRESETS, preset
+from svglm.config import PRESETS, apply_overrides, preset
 from svglm.doctor import doctor as run_doctor
 from svglm.errors import SvglmError
 from svglm.export import default_target, export_run
@@ -27,6 +27,7 @@ from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, home, list_runs
 from svglm.tasks import TASKS, get_task
 from svglm.train.architecture import start_from_base
+from svglm.train.checkpoint import promote as promote_checkpoint
 
 
 class _PlainArgument(TyperArgument):
@@ -131,6 +132,15 @@ def init(
         typer.Option("--from-gguf", metavar="FILE", help="Start from a GGUF file."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run.yaml.")] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Change one setting of the preset, e.g. --set stages.0.lr=1e-3 "
+            "--set model.n_layer=4 (repeatable; checked like run.yaml).",
+        ),
+    ] = None,
 ) -> None:
     """Create runs/NAME/run.yaml from a preset; edit it, then run it.
 
@@ -144,7 +154,7 @@ def init(
     if from_hf and from_gguf:
         fail("pass either --from-hf or --from-gguf, not both")
     with user_errors(), run.lock():
-        cfg = preset(preset_name, name)
+        cfg = apply_overrides(preset(preset_name, name), overrides or [])
         if from_hf or from_gguf:
             fmt, src = ("hf", from_hf) if from_hf else ("gguf", from_gguf)
             cfg = start_from_base(cfg, src, fmt, run)
@@ -164,6 +174,31 @@ _step_command("data", "Generate the dataset: splits, probe contract, QC and cove
 _step_command("tokenizer", "Train the BPE tokenizer; gate roundtrip and atoms.")
 _step_command("plan", "Write plan.json: the preflight arithmetic and a verdict.")
 _step_command("train", "Train every stage; resumes after a kill.")
+
+
+@app.command(cls=_PlainCommand)
+def promote(
+    name: RunName,
+    stage: Annotated[str, typer.Option(metavar="STAGE", help="The stage to promote from.")],
+    step: Annotated[
+        int | None, typer.Option(metavar="N", help="The checkpoint at this step.")
+    ] = None,
+    best: Annotated[
+        bool, typer.Option("--best", help="The checkpoint with the lowest dev loss.")
+    ] = False,
+) -> None:
+    """Choose the checkpoint that probe and export use.
+
+    Without --step or --best it is the stage's final checkpoint. Retention keeps the promoted
+    checkpoint; `svglm run` probes it again and `svglm runs` shows it."""
+    if step is not None and best:
+        fail("pass either --step or --best, not both")
+    run = _existing(name)
+    with user_errors(), run.lock():
+        chosen = promote_checkpoint(run, stage, step, best)
+    console.print(f"promoted {chosen}")
+
+
 _step_command("probe", "Decode the probe contract; write the report and autopsy.")
 _step_command("report", "Write report.html and refresh the hub over all runs.")
 
@@ -235,13 +270,21 @@ def runs() -> None:
         console.print(f"no runs under {home()}")
         return
     table = Table(
-        "run", "preset", "status", "visible exact", "hidden exact", "renderable", "updated"
+        "run",
+        "preset",
+        "status",
+        "checkpoint",
+        "visible exact",
+        "hidden exact",
+        "renderable",
+        "updated",
     )
     for r in rows:
         table.add_row(
             r["name"],
             r["preset"],
             r["status"],
+            r["checkpoint"] or "",
             *(
                 "" if r[k] is None else f"{r[k]:.3f}"
                 for k in ("visible_exact", "hidden_exact", "renderable")

@@ -7,6 +7,7 @@ bounds, a head size RoPE can rotate, a decode budget inside the context.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -147,7 +148,9 @@ class StageConfig(Strict):
     )
     lr: float = Field(3e-3, gt=0, le=10)
     min_lr_ratio: float = Field(0.1, ge=0, le=1)
-    warmup_steps: int = Field(50, ge=0, le=BIG)
+    warmup_steps: int | None = Field(
+        None, ge=0, le=BIG, description="linear warmup; default 5% of the stage's steps"
+    )
     batch_size: int = Field(32, gt=0, le=65536)
     grad_accum: int = Field(1, gt=0, le=4096)
     weight_decay: float = Field(0.1, ge=0, le=10)
@@ -159,13 +162,48 @@ class StageConfig(Strict):
         None, gt=0, description="plan FAILs if the budget needs more epochs"
     )
 
+    def warmup(self, total_steps: int) -> int:
+        """Warmup steps for a stage of `total_steps`: as set, or 5% of them (at least one)."""
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        return max(1, round(0.05 * total_steps))
+
+    def lr_at(self, step: int, total_steps: int) -> float:
+        """Linear warmup to `lr`, then cosine decay to `lr * min_lr_ratio` at the last step."""
+        warmup = self.warmup(total_steps)
+        if step < warmup:
+            return self.lr * (step + 1) / warmup
+        span = max(1, total_steps - warmup - 1)
+        progress = min(1.0, (step - warmup) / span)
+        floor = self.lr * self.min_lr_ratio
+        return floor + (self.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
 
 class TrainConfig(Strict):
-    log_every: int = Field(10, gt=0, le=BIG)
+    log_every: int = Field(10, gt=0, le=BIG, description="steps between ledger lines")
+    eval_every: int = Field(
+        100, gt=0, le=BIG, description="steps between dev-loss evaluations (and at checkpoints)"
+    )
     checkpoint_every: int = Field(
         200, gt=0, le=BIG, description="steps between resumable checkpoints"
     )
-    memory_limit_gb: float = Field(16.0, gt=0, description="plan FAILs above this estimate")
+    keep_last: int = Field(
+        1, ge=1, le=1000, description="intermediate checkpoints kept, besides finals and the best"
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="auto: CUDA, else MPS, else the CPU"
+    )
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16 runs the matmuls under autocast; weights stay fp32"
+    )
+    compile: bool = Field(False, description="torch.compile the model")
+    memory_limit_gb: float | None = Field(
+        None, gt=0, description="plan FAILs above this estimate; default the device's memory"
+    )
+    epochs_warn: float = Field(20.0, gt=0, description="plan WARNs when a stage needs more epochs")
+    spike_factor: float = Field(
+        3.0, gt=1, description="a loss this many times the running median is flagged a spike"
+    )
     threads: int = Field(0, ge=0, le=1024, description="torch CPU threads; 0 = torch's default")
     max_bad_steps: int = Field(
         5, gt=0, le=1000, description="steps in a row with a non-finite loss before training stops"
@@ -225,7 +263,7 @@ def _demo(name: str) -> RunConfig:
         name=name,
         preset="demo",
         stages=[
-            StageConfig(name="pretrain", tokens=1_200_000, lr=3e-3, warmup_steps=30, loss="all"),
+            StageConfig(name="pretrain", tokens=1_200_000, lr=3e-3, warmup_steps=25, loss="all"),
             StageConfig(name="sft", tokens=1_200_000, lr=1.5e-3, warmup_steps=10, loss="target"),
         ],
     )
@@ -242,10 +280,10 @@ def _tiny(name: str) -> RunConfig:
         tokenizer=TokenizerConfig(vocab_size=400),
         model=ModelSection(n_layer=1, d_model=32, n_head=2, n_kv_head=1, d_ff=64, seq_len=64),
         stages=[
-            StageConfig(name="pretrain", tokens=8 * 64 * 6, batch_size=8, warmup_steps=2),
-            StageConfig(name="sft", tokens=8 * 64 * 4, batch_size=8, warmup_steps=1, loss="target"),
+            StageConfig(name="pretrain", tokens=8 * 64 * 6, batch_size=8, warmup_steps=0),
+            StageConfig(name="sft", tokens=8 * 64 * 4, batch_size=8, warmup_steps=0, loss="target"),
         ],
-        train=TrainConfig(log_every=1, checkpoint_every=3),
+        train=TrainConfig(log_every=1, eval_every=2, checkpoint_every=3, device="cpu"),
         probe=ProbeConfig(max_tokens=24, batch_size=8),
     )
 
@@ -298,3 +336,38 @@ def load_config(path: Path) -> RunConfig:
 
 def dump_config(cfg: RunConfig) -> str:
     return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def apply_overrides(cfg: RunConfig, assignments: list[str]) -> RunConfig:
+    """`KEY=VALUE` pairs such as `stages.0.lr=1e-3` or `model.n_layer=4` applied to a config.
+    VALUE is read as YAML, so numbers, booleans and lists keep their types; the result is
+    validated exactly as run.yaml is, and a problem names the key it came from."""
+    tree = cfg.model_dump(mode="json")
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key}: {raw!r} is not a value") from None
+        *path, last = key.split(".")
+        node: Any = tree
+        for i, part in enumerate([*path, last]):
+            where = ".".join([*path, last][: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(
+                        f"--set {key}: {where} is not an index of a {len(node)}-item list"
+                    )
+                part = int(part)
+            elif not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"--set {key}: no such key {where!r}")
+            if i == len(path):
+                node[part] = value
+            else:
+                node = node[part]
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as e:
+        raise ConfigError(f"--set: {validation_message(e)}") from None

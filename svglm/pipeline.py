@@ -25,14 +25,16 @@ from svglm.artifacts import (
 )
 from svglm.config import RunConfig
 from svglm.data.build import build_dataset
-from svglm.errors import ArtifactError, SvglmError
+from svglm.errors import ArtifactError, ConfigError, SvglmError
 from svglm.eval.probe import run_probe
 from svglm.report.html import build_hub, build_report
 from svglm.runs import SPLITS, RunDir, digest, file_digest, register
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.tokenizer.build import build_tokenizer
 from svglm.train import checkpoint as ckpt
-from svglm.train.loop import train
+from svglm.train import distributed as dist
+from svglm.train.devices import resolve_device
+from svglm.train.loop import Warn, train
 from svglm.train.plan import build_plan
 
 STEPS = ("data", "tokenizer", "plan", "train", "probe", "report")
@@ -47,11 +49,10 @@ def fingerprints(cfg: RunConfig, run: RunDir) -> dict[str, str]:
         base_digest = [file_digest(f) for f in files]
     fp = {"data": digest("data", __version__, cfg.seed, d["task"], d["data"])}
     fp["tokenizer"] = digest("tokenizer", fp["data"], d["tokenizer"], d["base"], base_digest)
-    fp["plan"] = digest(
-        "plan", fp["tokenizer"], d["model"], d["stages"], d["train"]["memory_limit_gb"]
-    )
+    planned = {k: d["train"][k] for k in ("memory_limit_gb", "device", "epochs_warn")}
+    fp["plan"] = digest("plan", fp["tokenizer"], d["model"], d["stages"], planned)
     fp["train"] = digest("train", fp["plan"], d["train"])
-    fp["probe"] = digest("probe", fp["train"], d["probe"])
+    fp["probe"] = digest("probe", fp["train"], d["probe"], promoted(run))
     fp["report"] = digest("report", fp["probe"])
     return fp
 
@@ -120,6 +121,14 @@ def output_problem(run: RunDir, step: str) -> str | None:
     return None
 
 
+def promoted(run: RunDir) -> str | None:
+    """The promoted checkpoint's name, if any: promoting another one makes the probe stale."""
+    try:
+        return ckpt.read_manifest(run).promoted if run.checkpoint_manifest.exists() else None
+    except ArtifactError:
+        return None
+
+
 def kept_checkpoints(run: RunDir) -> set[str] | None:
     """The checkpoint folders the manifest names; None if it cannot be read (keep them all)."""
     if not run.checkpoint_manifest.exists():
@@ -138,7 +147,10 @@ def run_steps(
     console: Console | None = None,
 ) -> None:
     """Run the named steps in order; upstream steps that are stale run first. `force` reruns
-    the named steps even if unchanged (for train: from scratch)."""
+    the named steps even if unchanged (for train: from scratch). Under torchrun the main
+    process drives the steps and the others only train with it (see `_follow`)."""
+    if not dist.is_main():
+        return _follow(run, steps, force)
     console = console or Console(quiet=not show_progress)
     errors = Console(stderr=True)
 
@@ -147,6 +159,7 @@ def run_steps(
 
     with run.lock():
         cfg = run.config()
+        dist.start(resolve_device(cfg.train.device))
         removed = run.clean_leftovers(kept_checkpoints(run))
         if removed:
             warn(f"removed {len(removed)} leftovers of an interrupted run")
@@ -155,26 +168,27 @@ def run_steps(
         actions: dict[str, Callable[[], object]] = {
             "data": lambda: build_dataset(run, cfg),
             "tokenizer": lambda: build_tokenizer(run, cfg),
-            "plan": lambda: build_plan(run, cfg),
+            "plan": lambda: build_plan(run, cfg, warn),
             "train": lambda: train(
-                run, cfg, fps["train"], show_progress, restart=force and "train" in steps, warn=warn
+                run,
+                cfg,
+                fps["train"],
+                console,
+                restart=force and "train" in steps,
+                warn=warn,
             ),
             "probe": lambda: run_probe(run, cfg),
             "report": lambda: build_report(run),
         }
         for step in STEPS[: last + 1]:
-            done = run.step_done(step, fps[step])
-            for notice in run.notices:
-                warn(notice)
-            run.notices.clear()
-            problem = output_problem(run, step) if done else None
-            if done and problem is None and not (force and step in steps):
+            if _needed(run, step, fps[step], force and step in steps, warn):
+                # Everything downstream of a step that runs is stale from now on.
+                run.forget_steps(list(STEPS[STEPS.index(step) :]))
+            if step == "train":
+                dist.barrier()  # the other processes read that decision, then train with us
+            if run.step_done(step, fps[step]):
                 console.print(f"[dim]- {step}: unchanged, skipped[/dim]")
                 continue
-            if problem is not None:
-                warn(f"{step}: {problem}; running the step again")
-            # Everything downstream of a step that runs is stale from now on.
-            run.forget_steps(list(STEPS[STEPS.index(step) :]))
             console.print(f"[bold]> {step}[/bold]")
             t0 = time.perf_counter()
             try:
@@ -186,3 +200,30 @@ def run_steps(
             console.print(f"[green]  {step} done[/green] in {time.perf_counter() - t0:.1f}s")
             register(run, f"{step} done")
     build_hub(run.root.parent)
+
+
+def _needed(run: RunDir, step: str, fingerprint: str, force: bool, warn: Warn) -> bool:
+    """Whether a step must run: its inputs changed, it was asked for, or its outputs no
+    longer validate (said with a warning)."""
+    done = run.step_done(step, fingerprint)
+    for notice in run.notices:
+        warn(notice)
+    run.notices.clear()
+    problem = output_problem(run, step) if done else None
+    if problem is not None:
+        warn(f"{step}: {problem}; running the step again")
+    return not done or problem is not None or force
+
+
+def _follow(run: RunDir, steps: tuple[str, ...], force: bool) -> None:
+    """A process other than the main one under torchrun: it waits while the main process
+    brings the steps before training up to date, then trains with it if training is due.
+    It writes nothing and takes no lock."""
+    if "train" not in steps or len(steps) != 1:
+        raise ConfigError("under torchrun only the train step runs: `svglm train NAME`")
+    cfg = run.config()
+    dist.start(resolve_device(cfg.train.device))
+    dist.barrier()  # the main process has brought the inputs up to date and decided
+    fingerprint = fingerprints(cfg, run)["train"]
+    if not run.step_done("train", fingerprint):
+        train(run, cfg, fingerprint, None, restart=force, warn=lambda message: None)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from svglm.artifacts import ProbeReport, Steps, TrainSummary, read_artifact
+from svglm.artifacts import CheckpointManifest, ProbeReport, Steps, TrainSummary, read_artifact
 from svglm.config import RunConfig, dump_config, load_config
 from svglm.errors import ArtifactError, RunLockedError, SvglmError
 from svglm.files import TMP_SUFFIX, atomic_write_json, atomic_write_text, sha256_file
@@ -195,9 +195,10 @@ class RunDir:
 
 
 # -- registry -----------------------------------------------------------------------------------
+SCHEMA_VERSION = 2  # a registry of another version is rebuilt (it is only an index)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, preset TEXT, path TEXT, status TEXT,
-                                 updated_at TEXT);
+                                 updated_at TEXT, checkpoint TEXT);
 CREATE TABLE IF NOT EXISTS stages (run TEXT, stage TEXT, tokens INTEGER, steps INTEGER,
                                    final_loss REAL, wall_s REAL, PRIMARY KEY (run, stage));
 CREATE TABLE IF NOT EXISTS probes (run TEXT, split TEXT, n INTEGER, exact REAL,
@@ -214,13 +215,16 @@ def registry(root: Path | None = None) -> sqlite3.Connection:
     path = registry_path(base)
     con = sqlite3.connect(path)
     try:
-        con.executescript(SCHEMA)
-        return con
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return con
+        con.close()
+        rebuild_registry(base)  # new, or from an older svglm
     except sqlite3.DatabaseError:
         con.close()
         path.replace(path.with_name(path.name + ".corrupt"))
         rebuild_registry(base)
-        return sqlite3.connect(path)
+    return sqlite3.connect(path)
 
 
 def rebuild_registry(root: Path) -> int:
@@ -231,6 +235,7 @@ def rebuild_registry(root: Path) -> int:
     runs = [RunDir(p.parent) for p in sorted(root.glob("*/run.yaml"))]
     con = sqlite3.connect(path)
     con.executescript(SCHEMA)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     with con:
         for run in runs:
             done = list(run.step_records())
@@ -247,8 +252,8 @@ def _upsert(con: sqlite3.Connection, run: RunDir, status: str) -> None:
         preset = "?"
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     con.execute(
-        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
-        (run.name, preset, str(run.root), status, stamp),
+        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+        (run.name, preset, str(run.root), status, stamp, serving_checkpoint(run)),
     )
     con.execute("DELETE FROM stages WHERE run = ?", (run.name,))
     con.execute("DELETE FROM probes WHERE run = ?", (run.name,))
@@ -281,6 +286,16 @@ def _upsert(con: sqlite3.Connection, run: RunDir, status: str) -> None:
         pass
 
 
+def serving_checkpoint(run: RunDir) -> str | None:
+    """The checkpoint probe and export use: the promoted one, else the newest final one."""
+    try:
+        manifest = read_artifact(run.checkpoint_manifest, CheckpointManifest)
+    except ArtifactError:
+        return None
+    finals = [r.name for r in manifest.checkpoints if r.final]
+    return manifest.promoted or (finals[-1] if finals else None)
+
+
 def register(run: RunDir, status: str) -> None:
     """Upsert the run, its stages and its probe scores from the artifacts in its directory."""
     con = registry(run.root.parent)
@@ -293,7 +308,7 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
     con = registry(root)
     con.row_factory = sqlite3.Row
     rows = con.execute("""
-        SELECT r.name, r.preset, r.status, r.updated_at,
+        SELECT r.name, r.preset, r.status, r.updated_at, r.checkpoint,
                v.exact AS visible_exact, h.exact AS hidden_exact, o.renderable AS renderable
         FROM runs r
         LEFT JOIN probes v ON v.run = r.name AND v.split = 'visible'

@@ -20,6 +20,7 @@ VERBS = [
     "tokenizer",
     "plan",
     "train",
+    "promote",
     "probe",
     "report",
     "run",

@@ -15,12 +15,14 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "svglm"
 
-# Each step and the modules that belong to it, in flow order. The plan step owns packing and
-# the architecture choice because the plan proves their arithmetic before training runs.
+# Each step and the modules that belong to it, in flow order. The plan step owns packing, the
+# architecture, the device and the world size because it proves their arithmetic before
+# training runs.
+PLAN = ["plan", "packing", "architecture", "devices", "distributed"]
 STEPS = [
     ("data", ["svglm.data"]),
     ("tokenizer", ["svglm.tokenizer"]),
-    ("plan", ["svglm.train.plan", "svglm.train.packing", "svglm.train.architecture"]),
+    ("plan", [f"svglm.train.{m}" for m in PLAN]),
     ("train", ["svglm.train"]),
     ("probe", ["svglm.infer", "svglm.eval"]),
     ("report", ["svglm.report"]),

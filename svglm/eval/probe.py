@@ -20,7 +20,8 @@ from svglm.infer.generate import greedy
 from svglm.runs import RunDir
 from svglm.tasks import task_for
 from svglm.tasks.base import Task
-from svglm.train.checkpoint import load_trained
+from svglm.train.checkpoint import load_trained, serving_record
+from svglm.train.devices import autocast, resolve_device
 
 RATES = (
     "exact",
@@ -123,16 +124,18 @@ def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     task = task_for(cfg)
     contract = [c.model_dump() for c in read_artifact(run.probe_contract, ProbeContract).cases]
     content = read_artifact(run.content, ContentPacks).root
-    model, tok = load_trained(run, cfg)
+    device = resolve_device(cfg.train.device)
+    model, tok = load_trained(run, cfg, device)
     close_id = tok.encode(" " + task.closer)[0] if cfg.probe.stop_at_close else None
-    gens = greedy(
-        model,
-        [tok.encode_prompt(c["prompt"]) for c in contract],
-        cfg.probe.max_tokens,
-        tok.eos_id,
-        close_id,
-        cfg.probe.batch_size,
-    )
+    with autocast(device, cfg.train.precision):
+        gens = greedy(
+            model,
+            [tok.encode_prompt(c["prompt"]) for c in contract],
+            cfg.probe.max_tokens,
+            tok.eos_id,
+            close_id,
+            cfg.probe.batch_size,
+        )
     cases = [
         score_case(task, c, tok.decode(g.ids).strip(), g.stop, content)
         for c, g in zip(contract, gens, strict=True)
@@ -140,10 +143,16 @@ def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     decoding = {
         "constrained": False,
         "greedy": True,
+        "device": str(device),
+        "precision": cfg.train.precision,
         "max_tokens": cfg.probe.max_tokens,
         "stop_at_close": cfg.probe.stop_at_close,
     }
-    report = {**aggregate(cases, run.name, decoding), "cases_file": run.probe_cases.name}
+    report = {
+        **aggregate(cases, run.name, decoding),
+        "checkpoint": serving_record(run, cfg).name,
+        "cases_file": run.probe_cases.name,
+    }
     atomic_write_text(run.probe_cases, "".join(json.dumps(c) + "\n" for c in cases))
     atomic_write_json(run.autopsy, autopsy(cases))
     atomic_write_json(run.probe_report, report)

@@ -41,6 +41,20 @@ def write_manifest(run: RunDir, manifest: CheckpointManifest) -> None:
     atomic_write_json(run.checkpoint_manifest, manifest.model_dump(by_alias=True))
 
 
+def kept(checkpoints: list[CheckpointRecord], keep_last: int, promoted: str | None) -> set[str]:
+    """Which checkpoints retention keeps: every stage's final one, the newest `keep_last`
+    intermediate ones, each stage's best by dev loss, and the promoted one."""
+    keep = {r.name for r in checkpoints if r.final}
+    keep |= {r.name for r in [r for r in checkpoints if not r.final][-keep_last:]}
+    for stage in {r.stage for r in checkpoints}:
+        scored = [r for r in checkpoints if r.stage == stage and r.dev_loss is not None]
+        if scored:  # dev losses compare within a stage only: stages mask the loss differently
+            keep.add(min(scored, key=lambda r: (r.dev_loss, -r.step)).name)
+    if promoted:
+        keep.add(promoted)
+    return keep
+
+
 def save_checkpoint(
     run: RunDir,
     model: torch.nn.Module,
@@ -49,10 +63,12 @@ def save_checkpoint(
     stage: str,
     step: int,
     final: bool,
+    dev_loss: float | None = None,
+    keep_last: int = 1,
 ) -> CheckpointRecord:
-    """Write weights and state into a fresh folder, then add it to the manifest. Only the
-    newest intermediate checkpoint is kept; every stage's final one stays. A failed write
-    (a full disk) leaves the manifest, and so the previous checkpoint, as it was."""
+    """Write weights and state into a fresh folder, then add it to the manifest and apply the
+    retention (see `kept`). A failed write (a full disk) leaves the manifest, and so the
+    previous checkpoint, as it was."""
     name = run.checkpoint_name(stage, step, final)
     folder = run.checkpoint(name)
     tmp = folder.with_name(f".{name}{TMP_SUFFIX}")
@@ -71,14 +87,21 @@ def save_checkpoint(
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     record = CheckpointRecord(
-        name=name, stage=stage, stage_index=stage_index, step=step, final=final, sha256=hashes
+        name=name,
+        stage=stage,
+        stage_index=stage_index,
+        step=step,
+        final=final,
+        sha256=hashes,
+        dev_loss=dev_loss,
     )
     manifest = read_manifest(run)
-    dropped = [r for r in manifest.checkpoints if not r.final or r.name == name]
-    manifest.checkpoints = [r for r in manifest.checkpoints if r not in dropped] + [record]
+    everything = [r for r in manifest.checkpoints if r.name != name] + [record]
+    keep = kept(everything, keep_last, manifest.promoted)
+    manifest.checkpoints = [r for r in everything if r.name in keep]
     write_manifest(run, manifest)
-    for r in dropped:  # only once the manifest no longer names them
-        if r.name != name:
+    for r in everything:  # only once the manifest no longer names them
+        if r.name not in keep:
             shutil.rmtree(run.checkpoint(r.name), ignore_errors=True)
     return record
 
@@ -143,15 +166,55 @@ def final_record(run: RunDir, stage: str) -> CheckpointRecord | None:
     return next((r for r in read_manifest(run).checkpoints if r.final and r.stage == stage), None)
 
 
-def load_trained(run: RunDir, cfg: RunConfig) -> tuple[Decoder, SvglmTokenizer]:
-    """The model at the last stage's final checkpoint, verified, in eval mode, with its
-    tokenizer."""
+def promote(run: RunDir, stage: str, step: int | None = None, best: bool = False) -> str:
+    """Choose the checkpoint that probe, generate and export use: a stage's final one, the
+    one at `step`, or the one with the lowest dev loss. Returns its name."""
+    manifest = read_manifest(run)
+    mine = [r for r in manifest.checkpoints if r.stage == stage]
+    if not mine:
+        stages = sorted({r.stage for r in manifest.checkpoints})
+        raise CheckpointError(f"{run.name}: no checkpoints of stage {stage!r} (stages: {stages})")
+    if best:
+        scored = [r for r in mine if r.dev_loss is not None]
+        if not scored:
+            raise CheckpointError(f"{run.name}: no checkpoint of stage {stage} has a dev loss")
+        record = min(scored, key=lambda r: (r.dev_loss, -r.step))
+    else:
+        found = [r for r in mine if (r.step == step if step is not None else r.final)]
+        if not found:
+            steps = ", ".join(str(r.step) for r in mine)
+            want = f"at step {step}" if step is not None else "final"
+            raise CheckpointError(f"{run.name}: no {want} checkpoint of {stage} (kept: {steps})")
+        record = found[0]
+    why = problem(run, record)
+    if why is not None:
+        raise CheckpointError(f"{run.checkpoint(record.name)}: {why}")
+    manifest.promoted = record.name
+    write_manifest(run, manifest)
+    return record.name
+
+
+def serving_record(run: RunDir, cfg: RunConfig) -> CheckpointRecord:
+    """The checkpoint later steps use: the promoted one, else the last stage's final one."""
+    if run.checkpoint_manifest.exists():
+        manifest = read_manifest(run)
+        if manifest.promoted is not None:
+            return next(r for r in manifest.checkpoints if r.name == manifest.promoted)
     record = final_record(run, cfg.stages[-1].name)
     if record is None:
         raise CheckpointError(
             f"{run.name}: no final checkpoint; run `svglm train {run.name}` first"
         )
+    return record
+
+
+def load_trained(
+    run: RunDir, cfg: RunConfig, device: torch.device | None = None
+) -> tuple[Decoder, SvglmTokenizer]:
+    """The serving checkpoint's model (see serving_record), verified, in eval mode, on
+    `device`, with its tokenizer."""
+    record = serving_record(run, cfg)
     tok = SvglmTokenizer.load(run.tokenizer_json)
     model = Decoder(model_config(run, cfg, tok.vocab_size))
     load_checkpoint(run, record, model)
-    return model.eval(), tok
+    return model.to(device or torch.device("cpu")).eval(), tok
