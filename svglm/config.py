@@ -193,8 +193,10 @@ class TrainConfig(Strict):
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="auto: CUDA, else MPS, else the CPU"
     )
-    precision: Literal["fp32", "bf16"] = Field(
-        "fp32", description="bf16 runs the matmuls under autocast; weights stay fp32"
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="bf16 runs the matmuls under autocast (weights stay fp32); "
+        "auto: bf16 where the device multiplies bf16 natively, else fp32",
     )
     compile: bool = Field(False, description="torch.compile the model")
     memory_limit_gb: float | None = Field(
@@ -283,7 +285,10 @@ def _tiny(name: str) -> RunConfig:
             StageConfig(name="pretrain", tokens=8 * 64 * 6, batch_size=8, warmup_steps=0),
             StageConfig(name="sft", tokens=8 * 64 * 4, batch_size=8, warmup_steps=0, loss="target"),
         ],
-        train=TrainConfig(log_every=1, eval_every=2, checkpoint_every=3, device="cpu"),
+        # the CPU in fp32 on every machine, so tests can compare bytes
+        train=TrainConfig(
+            log_every=1, eval_every=2, checkpoint_every=3, device="cpu", precision="fp32"
+        ),
         probe=ProbeConfig(max_tokens=24, batch_size=8),
     )
 

@@ -149,8 +149,10 @@ def run_steps(
     """Run the named steps in order; upstream steps that are stale run first. `force` reruns
     the named steps even if unchanged (for train: from scratch). Under torchrun the main
     process drives the steps and the others only train with it (see `_follow`)."""
+    if dist.world_size() > 1 and tuple(steps) != ("train",):
+        raise ConfigError("under torchrun only the train step runs: `svglm train NAME`")
     if not dist.is_main():
-        return _follow(run, steps, force)
+        return _follow(run, force)
     console = console or Console(quiet=not show_progress)
     errors = Console(stderr=True)
 
@@ -215,12 +217,10 @@ def _needed(run: RunDir, step: str, fingerprint: str, force: bool, warn: Warn) -
     return not done or problem is not None or force
 
 
-def _follow(run: RunDir, steps: tuple[str, ...], force: bool) -> None:
+def _follow(run: RunDir, force: bool) -> None:
     """A process other than the main one under torchrun: it waits while the main process
     brings the steps before training up to date, then trains with it if training is due.
     It writes nothing and takes no lock."""
-    if "train" not in steps or len(steps) != 1:
-        raise ConfigError("under torchrun only the train step runs: `svglm train NAME`")
     cfg = run.config()
     dist.start(resolve_device(cfg.train.device))
     dist.barrier()  # the main process has brought the inputs up to date and decided

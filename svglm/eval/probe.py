@@ -21,7 +21,7 @@ from svglm.runs import RunDir
 from svglm.tasks import task_for
 from svglm.tasks.base import Task
 from svglm.train.checkpoint import load_trained, serving_record
-from svglm.train.devices import autocast, resolve_device
+from svglm.train.devices import autocast, resolve_device, resolve_precision
 
 RATES = (
     "exact",
@@ -125,9 +125,10 @@ def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     contract = [c.model_dump() for c in read_artifact(run.probe_contract, ProbeContract).cases]
     content = read_artifact(run.content, ContentPacks).root
     device = resolve_device(cfg.train.device)
+    precision = resolve_precision(cfg.train.precision, device)
     model, tok = load_trained(run, cfg, device)
     close_id = tok.encode(" " + task.closer)[0] if cfg.probe.stop_at_close else None
-    with autocast(device, cfg.train.precision):
+    with autocast(device, precision):
         gens = greedy(
             model,
             [tok.encode_prompt(c["prompt"]) for c in contract],
@@ -144,7 +145,7 @@ def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
         "constrained": False,
         "greedy": True,
         "device": str(device),
-        "precision": cfg.train.precision,
+        "precision": precision,
         "max_tokens": cfg.probe.max_tokens,
         "stop_at_close": cfg.probe.stop_at_close,
     }

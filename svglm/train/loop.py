@@ -38,7 +38,7 @@ from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train import checkpoint as ckpt
 from svglm.train import distributed as dist
 from svglm.train.architecture import initial_model
-from svglm.train.devices import autocast, resolve_device
+from svglm.train.devices import autocast, resolve_device, resolve_precision
 from svglm.train.packing import IGNORE, collate, encode_rows, pack, window_stream
 from svglm.train.progress import Reporter, reporter
 
@@ -110,6 +110,7 @@ class Trainer:
         self, run: RunDir, cfg: RunConfig, device: torch.device, report: Reporter, warn: Warn
     ):
         self.run, self.cfg, self.device, self.report, self.warn = run, cfg, device, report, warn
+        self.precision = resolve_precision(cfg.train.precision, device)
         tok = SvglmTokenizer.load(run.tokenizer_json)
         self.pad_id = tok.pad_id
         self.rows = encode_rows(tok, read_rows(run, "train"))
@@ -250,7 +251,7 @@ class Trainer:
         loss_sum = 0.0
         for i, b in enumerate(micro):
             syncing = i == len(micro) - 1  # DDP all-reduces gradients once, after the last
-            with self.sync(syncing), autocast(self.device, self.cfg.train.precision):
+            with self.sync(syncing), autocast(self.device, self.precision):
                 logits = self.net(b["idx"], positions=b["positions"], doc_ids=b["doc_ids"])
             loss = F.cross_entropy(
                 logits.float().view(-1, logits.size(-1)),
@@ -290,7 +291,7 @@ class Trainer:
                 k: v.to(self.device)
                 for k, v in collate(self.dev_rows, mine, seq_len, self.pad_id, stage.loss).items()
             }
-            with autocast(self.device, self.cfg.train.precision):
+            with autocast(self.device, self.precision):
                 logits = self.model(b["idx"], positions=b["positions"], doc_ids=b["doc_ids"])
             total_loss += float(
                 F.cross_entropy(
@@ -402,7 +403,7 @@ class Trainer:
             "final_loss": self.summaries[-1]["final_loss"],
             "params": self.model.num_params(),
             "device": str(self.device),
-            "precision": self.cfg.train.precision,
+            "precision": self.precision,
             "world_size": dist.world_size(),
             "final_checkpoint": ckpt.final_record(self.run, self.cfg.stages[-1].name).name,
             "stages": self.summaries,
