@@ -74,6 +74,7 @@ class ProbeCase(Artifact):
     family: str
     form: str
     surface: str
+    topic: str = ""
     prompt: str
     expected: str
 
@@ -84,8 +85,11 @@ class ProbeContract(Artifact):
     cases: list[ProbeCase] = Field(min_length=1)  # a probe of nothing proves nothing
 
 
-class ContentPacks(RootModel[dict[str, dict[str, Any]]]):
-    """content.json: one content pack per diagram family."""
+class ContentPacks(Artifact):
+    """content.json: the built-in pack of each diagram family and the pack of each topic."""
+
+    families: dict[str, dict[str, Any]]
+    topics: dict[str, dict[str, Any]]
 
 
 class Roundtrip(Artifact):

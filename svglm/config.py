@@ -51,10 +51,25 @@ class TaskConfig(Strict):
     families: list[str] = Field(
         default_factory=lambda: list(FAMILIES), description="diagram families to generate"
     )
-    surfaces: list[Literal["explicit", "routebook"]] = Field(
-        default_factory=lambda: ["explicit", "routebook"]
+    surfaces: dict[str, float] = Field(
+        default_factory=lambda: {
+            "anchor": 1.0,
+            "explicit": 2.0,
+            "routebook": 2.0,
+            "natural": 3.0,
+            "pair": 1.0,
+            "edit": 1.0,
+        },
+        description="prompt surfaces and their share of the rows (weights)",
     )
     holdout_fraction: float = Field(0.12, gt=0, lt=0.5)
+
+    @field_validator("surfaces")
+    @classmethod
+    def _positive_shares(cls, surfaces: dict[str, float]) -> dict[str, float]:
+        if not surfaces or any(w <= 0 for w in surfaces.values()):
+            raise ValueError("give at least one surface, each with a share above 0")
+        return surfaces
 
     @field_validator("families")
     @classmethod
@@ -72,22 +87,37 @@ class DataConfig(Strict):
     holdout: int = Field(
         400, gt=0, le=BIG, description="rows made of attribute combinations unseen in train"
     )
+    templates: int = Field(
+        200, ge=0, le=BIG, description="rows phrased with sentence templates unseen in train"
+    )
+    oov: int = Field(100, ge=0, le=BIG, description="rows using words never seen in train")
     probe_visible: int = Field(48, ge=1, le=BIG, description="probe cases drawn from test")
-    probe_hidden: int = Field(48, ge=1, le=BIG, description="probe cases drawn from holdout")
+    probe_hidden: int = Field(48, ge=1, le=BIG, description="cases of unseen combinations")
+    probe_templates: int = Field(48, ge=0, le=BIG, description="cases of unseen templates")
+    probe_oov: int = Field(24, ge=0, le=BIG, description="cases with unseen words")
     min_coverage: int = Field(
         10, ge=0, le=BIG, description="QC: each attribute value needs this many train rows"
+    )
+    min_pair_coverage: int = Field(
+        3, ge=0, le=BIG, description="QC: each pair of key values needs this many train rows"
     )
 
     @model_validator(mode="after")
     def _probe_fits(self) -> DataConfig:
-        if self.probe_visible > self.test or self.probe_hidden > self.holdout:
-            raise ValueError("probe_visible/probe_hidden cannot exceed the test/holdout sizes")
+        for probe, pool in (
+            ("probe_visible", "test"),
+            ("probe_hidden", "holdout"),
+            ("probe_templates", "templates"),
+            ("probe_oov", "oov"),
+        ):
+            if getattr(self, probe) > getattr(self, pool):
+                raise ValueError(f"{probe} cannot exceed data.{pool}")
         return self
 
 
 class TokenizerConfig(Strict):
     vocab_size: int = Field(
-        512, ge=300, le=1_000_000, description="BPE vocabulary including reserved atoms"
+        1024, ge=300, le=1_000_000, description="BPE vocabulary including reserved atoms"
     )
 
 
@@ -160,6 +190,9 @@ class StageConfig(Strict):
     )
     max_epochs: float | None = Field(
         None, gt=0, description="plan FAILs if the budget needs more epochs"
+    )
+    surfaces: list[str] | None = Field(
+        None, description="train only on rows of these prompt surfaces (default: all)"
     )
 
     def warmup(self, total_steps: int) -> int:
@@ -277,13 +310,26 @@ def _tiny(name: str) -> RunConfig:
         name=name,
         preset="tiny",
         data=DataConfig(
-            train=300, dev=30, test=30, holdout=30, probe_visible=6, probe_hidden=6, min_coverage=1
+            train=300,
+            dev=30,
+            test=30,
+            holdout=30,
+            templates=12,
+            oov=6,
+            probe_visible=6,
+            probe_hidden=6,
+            probe_templates=4,
+            probe_oov=2,
+            min_coverage=1,
+            min_pair_coverage=0,
         ),
-        tokenizer=TokenizerConfig(vocab_size=400),
-        model=ModelSection(n_layer=1, d_model=32, n_head=2, n_kv_head=1, d_ff=64, seq_len=64),
+        tokenizer=TokenizerConfig(vocab_size=640),
+        model=ModelSection(n_layer=1, d_model=32, n_head=2, n_kv_head=1, d_ff=64, seq_len=128),
         stages=[
-            StageConfig(name="pretrain", tokens=8 * 64 * 6, batch_size=8, warmup_steps=0),
-            StageConfig(name="sft", tokens=8 * 64 * 4, batch_size=8, warmup_steps=0, loss="target"),
+            StageConfig(name="pretrain", tokens=8 * 128 * 6, batch_size=8, warmup_steps=0),
+            StageConfig(
+                name="sft", tokens=8 * 128 * 4, batch_size=8, warmup_steps=0, loss="target"
+            ),
         ],
         # the CPU in fp32 on every machine, so tests can compare bytes
         train=TrainConfig(

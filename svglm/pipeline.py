@@ -59,8 +59,9 @@ def fingerprints(cfg: RunConfig, run: RunDir) -> dict[str, str]:
 
 def _data_ok(run: RunDir) -> None:
     for split in SPLITS:
-        if not run.split(split).is_file():
-            raise ArtifactError(f"{run.split(split)}: missing")
+        for path in (run.split(split), run.split_meta(split)):
+            if not path.is_file():
+                raise ArtifactError(f"{path}: missing")
     read_artifact(run.probe_contract, ProbeContract)
     read_artifact(run.content, ContentPacks)
     if read_artifact(run.dataset_qc, Gate).verdict != "PASS":

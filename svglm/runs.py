@@ -100,6 +100,11 @@ class RunDir:
         """One split's rows, one per line: `dataset/train.txt` and so on."""
         return self.dataset / f"{name}.txt"
 
+    def split_meta(self, name: str) -> Path:
+        """What each row of a split is (surface, family, topic, held-out kind...), line by
+        line: `dataset/train.meta.jsonl`."""
+        return self.dataset / f"{name}.meta.jsonl"
+
     @staticmethod
     def checkpoint_name(stage: str, step: int, final: bool) -> str:
         """A checkpoint's folder name; which one is newest is told by the manifest."""

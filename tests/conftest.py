@@ -8,6 +8,9 @@ from svglm.config import preset
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir
 
+# The tiny preset's context: a stage of `8 * TINY_SEQ * n` tokens is n steps of batch 8.
+TINY_SEQ = preset("tiny", "tiny").model.seq_len
+
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):

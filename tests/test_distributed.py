@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_run
+from conftest import TINY_SEQ, make_run
 
 from svglm.config import StageConfig
 from svglm.files import read_json
@@ -21,7 +21,7 @@ from svglm.train.loop import ledger_records
 HARNESS = Path(__file__).with_name("ddp_harness.py")
 STEPS = 20
 # One 20-step stage with a global batch of 8 windows: 4 per process when there are two.
-STAGES = [StageConfig(name="pretrain", tokens=8 * 64 * STEPS, batch_size=8, warmup_steps=2)]
+STAGES = [StageConfig(name="pretrain", tokens=8 * TINY_SEQ * STEPS, batch_size=8, warmup_steps=2)]
 
 
 def torchrun(home: Path, *args: str) -> subprocess.CompletedProcess:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from svglm.dsl.atoms import join_atoms, split_atoms
@@ -15,11 +15,16 @@ from svglm.dsl.schema import STYLE
 
 @st.composite
 def bundles(draw):
+    """Any bundle the language allows: with or without a topic (whose content then fixes the
+    counts it has), every other knob drawn from its choices, within the family's limits."""
     family = draw(st.sampled_from(sorted(FAMILIES)))
     fam = FAMILIES[family]
     style = {k: draw(st.sampled_from(v)) for k, v in STYLE.items()}
-    counts = {k.name: draw(st.integers(k.low, k.high)) for k in fam.knobs}
-    return make_bundle(family, draw(st.sampled_from(fam.form_names)), style, counts)
+    topic = draw(st.sampled_from([None, *(t.name for t in fam.topics)]))
+    fixed = fam.shape(fam.topic(topic).pack) if topic else {}
+    knobs = {k.name: fixed.get(k.name, draw(st.sampled_from(k.choices()))) for k in fam.knobs}
+    assume(fam.limit(knobs) is None)
+    return make_bundle(family, draw(st.sampled_from(fam.form_names)), style, knobs, topic)
 
 
 @given(bundles())

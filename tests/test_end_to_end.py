@@ -7,8 +7,9 @@ import json
 import math
 
 import pytest
-from conftest import make_run
+from conftest import TINY_SEQ, make_run
 
+from svglm.dsl.families import FAMILIES
 from svglm.model.config import ARCHITECTURES
 from svglm.pipeline import STEPS, run_steps
 from svglm.runs import RunDir, list_runs
@@ -25,6 +26,8 @@ def test_tiny_run_produces_every_artifact(tiny_run):
         "dataset/dev.txt",
         "dataset/test.txt",
         "dataset/holdout.txt",
+        "dataset/train.meta.jsonl",
+        "dataset/holdout.meta.jsonl",
         "dataset/probe_contract.json",
         "dataset/dataset_qc.json",
         "dataset/dataset_profile.json",
@@ -51,9 +54,13 @@ def test_tiny_run_produces_every_artifact(tiny_run):
     assert {"tokens", "wall_s", "tokens_per_s", "final_loss", "stages"} <= set(summary)
     report = json.loads((r.probe / "probe_report.json").read_text())
     assert report["schema"] == "svglm.probe_report/1"
-    assert set(report["splits"]) == {"visible", "hidden"}
-    assert report["overall"]["n"] == 12 and report["splits"]["hidden"]["n"] == 6
-    assert set(report["families"]) <= {"memory_map", "timeline", "system_diagram"}
+    assert set(report["splits"]) == {"visible", "hidden", "templates", "oov"}
+    assert report["overall"]["n"] == 18 and report["splits"]["hidden"]["n"] == 6
+    assert report["splits"]["templates"]["n"] == 4 and report["splits"]["oov"]["n"] == 2
+    assert set(report["families"]) <= set(FAMILIES)
+    # each held-out kind is broken down by family and by surface on its own
+    assert set(report["by_split"]) == set(report["splits"])
+    assert set(report["by_split"]["oov"]["surfaces"]) == {"natural"}
     ledger = [json.loads(x) for x in r.ledger.read_text().splitlines()]
     assert LEDGER_KEYS <= set(ledger[0])
     case = json.loads((r.probe / "cases.jsonl").read_text().splitlines()[0])
@@ -62,6 +69,8 @@ def test_tiny_run_produces_every_artifact(tiny_run):
         "split",
         "family",
         "form",
+        "surface",
+        "topic",
         "prompt",
         "expected",
         "raw_output",
@@ -127,6 +136,8 @@ def test_same_seed_same_bytes_and_same_loss_curve(tmp_path):
     for name in (
         "dataset/train.txt",
         "dataset/holdout.txt",
+        "dataset/train.meta.jsonl",
+        "dataset/holdout.meta.jsonl",
         "dataset/probe_contract.json",
         "tokenizer/tokenizer.json",
     ):
@@ -151,7 +162,7 @@ def test_every_architecture_trains_on_packed_rows_and_probes(tmp_path, architect
     ledger = [json.loads(x) for x in run.ledger.read_text().splitlines()]
     assert all(math.isfinite(r["loss"]) for r in ledger)
     assert ledger[-1]["loss"] < ledger[0]["loss"]  # it learns something even in 10 steps
-    assert json.loads((run.probe / "probe_report.json").read_text())["overall"]["n"] == 12
+    assert json.loads((run.probe / "probe_report.json").read_text())["overall"]["n"] == 18
 
 
 def test_gradient_accumulation_matches_the_larger_batch(tmp_path):
@@ -161,7 +172,7 @@ def test_gradient_accumulation_matches_the_larger_batch(tmp_path):
         return [
             StageConfig(
                 name="sft",
-                tokens=8 * 64 * 4,
+                tokens=8 * TINY_SEQ * 4,
                 batch_size=batch,
                 grad_accum=accum,
                 warmup_steps=1,

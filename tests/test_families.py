@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from svglm.dsl.canvas import Canvas
+from svglm.dsl.content import Item, PackModel
 from svglm.dsl.families import FAMILIES, register
-from svglm.dsl.family import DiagramFamily, Form
+from svglm.dsl.family import DiagramFamily, Form, Topic
 from svglm.dsl.schema import ComponentKind, Knob
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,13 +30,19 @@ ROOT = Path(__file__).resolve().parents[1]
 NEW_FAMILY = '''
 """Checklists: items to tick, in one or two columns."""
 
-from svglm.dsl.canvas import Canvas, Box
-from svglm.dsl.family import DiagramFamily, Form
+from svglm.dsl.canvas import Box
+from svglm.dsl.content import Item, PackModel
+from svglm.dsl.content import Item, PackModel
+from svglm.dsl.family import DiagramFamily, Form, Topic, Topic
 from svglm.dsl.schema import Component, ComponentKind, Knob
 
 
-def lower(form, counts):
-    return [Component("item", f"items.{i}") for i in range(counts["items"])]
+class Pack(PackModel):  # title, subtitle and footer come with PackModel
+    items: list[Item]
+
+
+def lower(form, knobs, pack):
+    return [Component("item", f"items.{i}") for i in range(knobs["items"])]
 
 
 def _items(cv, columns):
@@ -57,22 +64,45 @@ def two_columns(cv):
     _items(cv, 2)
 
 
+def _pack(title, items, footer=""):
+    return {
+        "title": title,
+        "subtitle": "What the reviewer checks",
+        "items": [{"label": label, "detail": detail} for label, detail in items],
+        "footer": footer,
+    }
+
+
+LAUNCH = _pack(
+    "Before a run ships",
+    [
+        ("Probe", "Hidden exact above the bar"),
+        ("Autopsy", "Every miss has a class"),
+        ("Report", "Opens without a server"),
+        ("Export", "Loads in transformers"),
+        ("Registry", "The run is listed"),
+        ("Notes", "Numbers in the closing note"),
+    ],
+    "Every item links to an artifact.",
+)
+REVIEW = _pack("Reviewing a change", [("Tests", "Fail with the bug"), ("Docs", "Say what changed")])
+
 FAMILY = DiagramFamily(
     name="checklist",
     forms=(
-        Form("one_column", goal="list_steps", layout=one_column),
-        Form("two_columns", goal="compare_steps", layout=two_columns),
+        Form("one_column", goal="list_steps", layout=one_column, phrases=("one column",)),
+        Form("two_columns", goal="compare_steps", layout=two_columns, phrases=("two columns",)),
     ),
-    knobs=(Knob("items", 2, 6), Knob("footer", 0, 1)),
+    knobs=(Knob("items", 2, 6, content="items"), Knob("footer", 0, 1, content="footer")),
     kinds=(ComponentKind("item"),),
     lower=lower,
-    topics=("launch_checklist", "review_checklist"),
-    content={
-        "title": "Before a run ships",
-        "subtitle": "What the reviewer checks",
-        "items": [{"label": f"Check {i}", "detail": "Read the artifact"} for i in range(6)],
-        "footer": "Every item links to an artifact.",
-    },
+    content=LAUNCH,
+    topics=(
+        Topic("launch_checklist", LAUNCH, ("a launch checklist",)),
+        Topic("review_checklist", REVIEW, ("a review checklist",)),
+    ),
+    pack=Pack,
+    nouns=("a checklist",),
 )
 '''
 
@@ -144,16 +174,22 @@ def _layout(cv: Canvas) -> None:
     pass
 
 
+class _Pack(PackModel):
+    xs: list[Item]
+
+
 def test_a_family_with_a_mistake_fails_at_import_naming_it():
     forms = (Form("a", goal="g1", layout=_layout), Form("b", goal="g2", layout=_layout))
+    pack = {"title": "T", "xs": [{"label": "x"}] * 3}
     good = dict(
         name="f",
         forms=forms,
-        knobs=(Knob("n", 1, 3),),
+        knobs=(Knob("n", 1, 3, content="xs"), Knob("arrows", 0, 1, phrases=((1, ("arrows",)),))),
         kinds=(ComponentKind("x"),),
-        lower=lambda form, counts: [],
-        content={},
-        topics=("t",),
+        lower=lambda form, knobs, pack: [],
+        content=pack,
+        topics=(Topic("t", pack),),
+        pack=_Pack,
     )
     DiagramFamily(**good)
     with pytest.raises(ValueError, match="at least two forms"):
@@ -162,11 +198,18 @@ def test_a_family_with_a_mistake_fails_at_import_naming_it():
         DiagramFamily(**{**good, "knobs": (Knob("theme", 0, 1),)})
     with pytest.raises(ValueError, match="indexes unknown"):
         DiagramFamily(**{**good, "kinds": (ComponentKind("x", indexes="y"),)})
+    with pytest.raises(ValueError, match=r"knob arrows has no phrase for \[1\]"):
+        DiagramFamily(**{**good, "knobs": (Knob("n", 1, 3, content="xs"), Knob("arrows", 0, 1))})
+    with pytest.raises(ValueError, match=r"family f, t: content: xs is 5; a f takes 1..3"):
+        DiagramFamily(**{**good, "topics": (Topic("t", {**pack, "xs": [{"label": "x"}] * 5}),)})
+    with pytest.raises(ValueError, match=r"built-in pack: content: xs.0.label: "):
+        DiagramFamily(**{**good, "content": {**pack, "xs": [{"label": ""}]}})
 
 
 def test_the_registry_refuses_ambiguous_routing_and_misnamed_modules():
     timeline = FAMILIES["timeline"]
-    again = dataclasses.replace(timeline, name="timeline2", topics=("other_topic",))
+    other = Topic("other_topic", timeline.content)
+    again = dataclasses.replace(timeline, name="timeline2", topics=(other,))
     with pytest.raises(ValueError, match=r"goal names used more than once: \['mark_milestones'"):
         register([("timeline", timeline), ("timeline2", again)])
     with pytest.raises(ValueError, match="declares family 'timeline'"):

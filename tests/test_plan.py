@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_run
+from conftest import TINY_SEQ, make_run
 
 from svglm.config import StageConfig
 from svglm.errors import PlanError
@@ -31,7 +31,8 @@ def test_rows_longer_than_context_fail(tmp_path):
 
 def test_warmup_longer_than_schedule_fails(tmp_path):
     run = make_run(
-        tmp_path, stages=[StageConfig(name="sft", tokens=8 * 64 * 3, batch_size=8, warmup_steps=5)]
+        tmp_path,
+        stages=[StageConfig(name="sft", tokens=8 * TINY_SEQ * 3, batch_size=8, warmup_steps=5)],
     )
     _, msg = _plan_fail(run)
     assert "warmup 5 steps of 3" in msg
@@ -41,7 +42,9 @@ def test_budget_beyond_max_epochs_fails(tmp_path):
     run = make_run(
         tmp_path,
         stages=[
-            StageConfig(name="sft", tokens=8 * 64 * 500, batch_size=8, warmup_steps=1, max_epochs=2)
+            StageConfig(
+                name="sft", tokens=8 * TINY_SEQ * 500, batch_size=8, warmup_steps=1, max_epochs=2
+            )
         ],
     )
     _, msg = _plan_fail(run)
@@ -58,7 +61,7 @@ def test_plan_arithmetic_matches_the_training_it_describes(tiny_run):
     plan = json.loads(tiny_run.plan.read_text())
     summary = json.loads(tiny_run.train_summary.read_text())
     assert plan["verdict"] == "PASS"
-    assert [s["steps"] for s in plan["stages"]] == [6, 4]  # tiny: 8x64x6 and 8x64x4 tokens
+    assert [s["steps"] for s in plan["stages"]] == [6, 4]  # tiny: 6 and 4 steps of 8 windows
     ledger = [json.loads(x) for x in tiny_run.ledger.read_text().splitlines()]
     for stage in plan["stages"]:
         steps = [r["step"] for r in ledger if r["stage"] == stage["name"]]

@@ -63,7 +63,7 @@ def foreign_hf_model(path) -> tuple[LlamaForCausalLM, Tokenizer]:
             num_hidden_layers=2,
             num_attention_heads=4,
             num_key_value_heads=2,
-            max_position_embeddings=128,
+            max_position_embeddings=256,
             tie_word_embeddings=True,
         )
     )
@@ -74,7 +74,17 @@ def foreign_hf_model(path) -> tuple[LlamaForCausalLM, Tokenizer]:
 
 def test_init_from_hf_extends_tokenizer_and_starts_from_the_weights(home, tmp_path):
     base, base_tok = foreign_hf_model(tmp_path / "base")
-    invoke("init", "ft", "--preset", "tiny", "--from-hf", str(tmp_path / "base"))
+    # a foreign tokenizer spells sentences in many more tokens: a longer training window
+    invoke(
+        "init",
+        "ft",
+        "--preset",
+        "tiny",
+        "--from-hf",
+        str(tmp_path / "base"),
+        "--set",
+        "model.seq_len=256",
+    )
     run = RunDir(home / "ft")
     cfg = run.config()
     assert cfg.base.format == "hf" and (run.root / "base" / "model.safetensors").exists()

@@ -14,7 +14,10 @@ from svglm.eval.probe import aggregate, extract_block, score_case
 from svglm.tasks.scene import SceneTask
 
 BUNDLE_TASK, SCENE_TASK = SceneTask(level="bundle"), SceneTask(level="scene")
-CONTENT = {name: family.content for name, family in FAMILIES.items()}
+CONTENT = {
+    "families": {name: family.content for name, family in FAMILIES.items()},
+    "topics": {t.name: t.pack for family in FAMILIES.values() for t in family.topics},
+}
 EXPECTED = (
     "[bundle] [family:timeline] [form:stage_sequence] [theme:infra_dark] [tone:blue] "
     "[density:airy] [background:none] [stages:4] [arrows:1] [footer:0] [/bundle]"
@@ -145,3 +148,18 @@ def test_rates_and_autopsy_aggregate_cases():
     a = autopsy(cases)
     assert a["misses"] == 2 and a["classes"]["style_miss"] == 1 and a["classes"]["dirty_tail"] == 1
     assert a["by_split"] == {"hidden": {"style_miss": 1}, "visible": {"dirty_tail": 1}}
+
+
+def test_the_right_picture_of_the_wrong_topic_is_a_content_miss():
+    expected = (
+        "[bundle] [family:timeline] [form:stage_sequence] [topic:onboarding_plan] "
+        "[theme:infra_dark] [tone:blue] [density:airy] [background:none] [stages:4] "
+        "[arrows:1] [footer:1] [/bundle]"
+    )
+    other = expected.replace("onboarding_plan", "product_launch").replace(
+        "[stages:4]", "[stages:3]"
+    )
+    c = score(other, expected=expected)
+    assert c["valid"] and not c["exact"] and c["miss_class"] == "content_miss"
+    assert "Launching the drawing assistant" in c["svg"]  # compiled from its own topic's pack
+    assert "A new engineer" in c["expected_svg"]

@@ -17,6 +17,7 @@ from conftest import interrupt_after, make_run, one_line_error
 from typer.testing import CliRunner
 
 from svglm.cli import app
+from svglm.config import preset
 from svglm.errors import ArtifactError
 from svglm.eval.probe import run_probe
 from svglm.files import read_json
@@ -28,6 +29,13 @@ from svglm.train.architecture import initial_model
 from svglm.train.loop import ledger_records
 
 runner = CliRunner()
+
+
+# probe cases in a tiny run: visible, hidden, template and out-of-vocabulary
+CASES = sum(
+    getattr(preset("tiny", "t").data, f"probe_{k}")
+    for k in ("visible", "hidden", "templates", "oov")
+)
 
 
 def cli(*args: str):
@@ -228,7 +236,7 @@ def test_an_empty_probe_contract_is_refused_and_regenerated(trained):
         run_probe(trained, trained.config())
     result = ok("run", "r", "-q")
     assert "data: " in result.output and "running the step again" in result.output
-    assert read_json(trained.probe_report)["overall"]["n"] == 12
+    assert read_json(trained.probe_report)["overall"]["n"] == CASES
 
 
 @pytest.mark.parametrize(
@@ -239,7 +247,7 @@ def test_a_damaged_output_makes_its_step_run_again(trained, artifact, step):
     getattr(trained, artifact).write_text("{ not json")
     result = ok("run", "r", "-q")
     assert f"{step}: " in result.output and "running the step again" in result.output
-    assert read_json(trained.probe_report)["overall"]["n"] == 12
+    assert read_json(trained.probe_report)["overall"]["n"] == CASES
 
 
 # -- stuck --------------------------------------------------------------------------------------

@@ -9,13 +9,15 @@ import shutil
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from svglm.data.build import read_rows
+from svglm.data.build import read_meta, read_rows
 from svglm.errors import TokenizerError
+from svglm.runs import SPLITS
 from svglm.tasks import task_for
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.tokenizer.build import gate_tokenizer
-from svglm.tokenizer.gates import roundtrip
+from svglm.tokenizer.gates import atom_audit, roundtrip
 
 
 def load(run):
@@ -25,17 +27,40 @@ def load(run):
 def test_roundtrip_and_audit_pass_on_the_run(tiny_run):
     rt = json.loads(tiny_run.tokenizer_roundtrip.read_text())
     audit = json.loads(tiny_run.atom_audit.read_text())
-    assert rt["exact"] is True and rt["rows"] == 390
-    assert audit["verdict"] == "PASS" and audit["split"] == {}
+    rows = sum(len(read_rows(tiny_run, split)) for split in SPLITS)
+    assert rt["exact"] is True and rt["rows"] == rows
+    assert audit["verdict"] == "PASS" and audit["split"] == {} and audit["shared_ids"] == []
 
 
 def test_every_reserved_atom_is_one_token_inside_a_row(tiny_run):
     tok = load(tiny_run)
-    row = read_rows(tiny_run, "train")[0]
+    rows = zip(read_rows(tiny_run, "train"), read_meta(tiny_run, "train"), strict=True)
+    row = next(r for r, m in rows if m["surface"] == "anchor")
     ids = tok.encode_row(row)
-    atoms = row.split(" ")[1:-1]  # between <|bos|> and <|eos|>
+    atoms = row.split(" ")[1:-1]  # between <|bos|> and <|eos|>: all reserved in an anchor row
     assert len(ids) == len(atoms) + 2
     assert tok.decode_row(ids) == row
+
+
+def test_no_two_tokens_share_an_id(tiny_run):
+    """Atoms added before BPE training kept ids the trained vocabulary handed out again, so an
+    atom and a byte decoded alike; the audit now fails on that, and the trained one passes."""
+    vocab = load(tiny_run).tok.get_vocab(with_added_tokens=True)
+    assert len(set(vocab.values())) == len(vocab)
+    atoms = task_for(tiny_run.config()).reserved_atoms()
+    clash = Tokenizer(models.BPE())
+    clash.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    clash.add_special_tokens(["<|pad|>", "<|bos|>", "<|eos|>"])
+    clash.add_tokens([" " + a for a in atoms])  # the old order: atoms first, then training
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|pad|>", "<|bos|>", "<|eos|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    clash.train_from_iterator(read_rows(tiny_run, "train"), trainer)
+    audit = atom_audit(SvglmTokenizer(clash), atoms)
+    assert audit["verdict"] == "FAIL" and audit["shared_ids"]
 
 
 @given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80))

@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import make_run, one_line_error
+from conftest import TINY_SEQ, make_run, one_line_error
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
@@ -173,23 +173,43 @@ def plan_checks(run: RunDir) -> dict[str, str]:
     "overrides, name, status",
     [
         (
-            dict(stages=[StageConfig(name="s", tokens=8 * 64 * 10, batch_size=8, warmup_steps=3)]),
+            dict(
+                stages=[
+                    StageConfig(name="s", tokens=8 * TINY_SEQ * 10, batch_size=8, warmup_steps=3)
+                ]
+            ),
             "stages[0] (s).warmup_share",
             "WARN",
         ),
         (
-            dict(stages=[StageConfig(name="s", tokens=8 * 64 * 6, batch_size=8, warmup_steps=10)]),
+            dict(
+                stages=[
+                    StageConfig(name="s", tokens=8 * TINY_SEQ * 6, batch_size=8, warmup_steps=10)
+                ]
+            ),
             "stages[0] (s).peak_lr_reached",
             "FAIL",
         ),
         (dict(train__epochs_warn=0.1), "stages[0] (pretrain).epochs", "WARN"),
         (dict(), "tokens_per_parameter", "WARN"),
         (dict(train__memory_limit_gb=1e-6), "memory_estimate", "FAIL"),
-        (dict(train__memory_limit_gb=0.006), "memory_estimate", "WARN"),  # estimate 0.004
     ],
 )
 def test_each_new_plan_check_trips_on_a_config_built_for_it(home, overrides, name, status):
     assert plan_checks(make_run(home, **overrides))[name] == status
+
+
+def test_memory_estimate_warns_above_half_the_limit_and_fails_above_it(home):
+    run = make_run(home, train__memory_limit_gb=64.0)
+    plan_checks(run)
+    estimate = read_json(run.plan)["memory_gb"]
+    for limit, status in ((estimate * 4, "PASS"), (estimate * 1.5, "WARN"), (estimate / 2, "FAIL")):
+        assert (
+            plan_checks(make_run(home / str(limit), train__memory_limit_gb=limit))[
+                "memory_estimate"
+            ]
+            == status
+        )
 
 
 def test_a_batch_that_does_not_split_over_the_processes_fails_the_plan(tiny_run):
@@ -198,7 +218,7 @@ def test_a_batch_that_does_not_split_over_the_processes_fails_the_plan(tiny_run)
     rows = encode_rows(tok, read_rows(tiny_run, "train"))
     mc = model_config(tiny_run, cfg, tok.vocab_size)
     for world, status in ((3, "FAIL"), (2, "PASS")):  # a batch of 8 over 3 or 2 processes
-        plan = make_plan(cfg, mc, rows, world, device_memory_gb=16.0)
+        plan = make_plan(cfg, mc, rows, [rows] * len(cfg.stages), world, device_memory_gb=16.0)
         checks = {c["name"]: c["status"] for c in plan["checks"]}
         assert checks["stages[0] (pretrain).batch_splits_over_processes"] == status
         assert plan["world_size"] == world

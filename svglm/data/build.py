@@ -1,18 +1,30 @@
-"""The data step: generate rows, write the split files, the probe contract and the QC artifacts."""
+"""The data step: generate rows, write the split files with their meta, the probe contract and
+the QC and coverage gates."""
 
 from __future__ import annotations
 
+import json
 import random
-from typing import Any
+from typing import Any, TypeVar
 
-from svglm.checks import check, failures, gate
+from svglm.checks import failures, gate
 from svglm.config import RunConfig
 from svglm.data.qc import coverage, profile, quality_checks
-from svglm.errors import DataError
+from svglm.errors import ArtifactError, DataError
 from svglm.files import atomic_write_json, atomic_write_text
 from svglm.runs import SPLITS, RunDir
 from svglm.tasks import task_for
 from svglm.tasks.base import Example
+
+T = TypeVar("T")
+
+# Probe case groups: the cases' split name, the rows they come from, how many the config asks.
+PROBES = (
+    ("visible", "test", "", "probe_visible"),
+    ("hidden", "holdout", "combo", "probe_hidden"),
+    ("templates", "holdout", "template", "probe_templates"),
+    ("oov", "holdout", "oov", "probe_oov"),
+)
 
 
 def _cases(rows: list[Example], n: int, split: str, rng: random.Random) -> list[dict[str, Any]]:
@@ -24,6 +36,7 @@ def _cases(rows: list[Example], n: int, split: str, rng: random.Random) -> list[
             "family": rows[j].family,
             "form": rows[j].form,
             "surface": rows[j].surface,
+            "topic": rows[j].topic,
             "prompt": rows[j].prompt,
             "expected": rows[j].target,
         }
@@ -31,34 +44,35 @@ def _cases(rows: list[Example], n: int, split: str, rng: random.Random) -> list[
     ]
 
 
+def stage_surfaces(cfg: RunConfig) -> dict[str, list[str]]:
+    """The surfaces each stage declares it trains on (the curriculum's blueprint)."""
+    every = list(cfg.task.surfaces)
+    return {f"stages[{i}] ({s.name})": s.surfaces or every for i, s in enumerate(cfg.stages)}
+
+
 def build_dataset(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     task = task_for(cfg)
-    data = task.generate(cfg.seed, {s: getattr(cfg.data, s) for s in SPLITS})
+    sizes = {s: getattr(cfg.data, s) for s in (*SPLITS, "templates", "oov")}
+    data = task.generate(cfg.seed, sizes)
     for split in SPLITS:
-        rows = "".join(ex.row() + "\n" for ex in data.splits[split])
-        atomic_write_text(run.split(split), rows)
+        rows = data.splits[split]
+        atomic_write_text(run.split(split), "".join(ex.row() + "\n" for ex in rows))
+        meta = "".join(json.dumps(ex.meta()) + "\n" for ex in rows)
+        atomic_write_text(run.split_meta(split), meta)
     # A seed of its own, so that changing the probe sizes leaves the rows untouched.
     rng = random.Random(cfg.seed + 1)
-    contract = {
-        "schema": "svglm.probe_contract/1",
-        "task": task.name,
-        "cases": _cases(data.splits["test"], cfg.data.probe_visible, "visible", rng)
-        + _cases(data.splits["holdout"], cfg.data.probe_hidden, "hidden", rng),
-    }
+    cases = []
+    for name, split, held, size in PROBES:
+        pool = [ex for ex in data.splits[split] if ex.heldout == held]
+        cases += _cases(pool, min(getattr(cfg.data, size), len(pool)), name, rng)
+    contract = {"schema": "svglm.probe_contract/1", "task": task.name, "cases": cases}
     atomic_write_json(run.probe_contract, contract)
     atomic_write_json(run.content, data.content)
 
-    cov = coverage(task, data.splits["train"], cfg.data.min_coverage)
-    low = cov["below_minimum"]
-    checks = quality_checks(task, data) + [
-        check(
-            "coverage",
-            not low,
-            f"below minimum: {low[:5]}"
-            if low
-            else f"every value has >= {cov['minimum']} train rows",
-        )
-    ]
+    cov = coverage(
+        task, data, stage_surfaces(cfg), cfg.data.min_coverage, cfg.data.min_pair_coverage
+    )
+    checks = quality_checks(task, data) + cov.pop("checks")
     qc = gate("svglm.dataset_qc/1", checks)
     atomic_write_json(run.dataset_qc, qc)
     atomic_write_json(run.coverage, cov)
@@ -69,4 +83,21 @@ def build_dataset(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
 
 
 def read_rows(run: RunDir, split: str) -> list[str]:
+    """A split's rows, one string each."""
     return run.split(split).read_text().splitlines()
+
+
+def read_meta(run: RunDir, split: str) -> list[dict[str, Any]]:
+    """What each row of a split is (its surface, family, topic...), in row order."""
+    lines = run.split_meta(split).read_text().splitlines()
+    rows = sum(1 for _ in run.split(split).open())
+    if len(lines) != rows:
+        raise ArtifactError(f"{run.split_meta(split)}: {len(lines)} lines for {rows} rows")
+    return [json.loads(line) for line in lines]
+
+
+def of_surfaces(items: list[T], meta: list[dict[str, Any]], surfaces: list[str] | None) -> list[T]:
+    """The items (rows, encoded rows) whose row is of one of `surfaces`; all when None."""
+    if surfaces is None:
+        return list(items)
+    return [item for item, m in zip(items, meta, strict=True) if m["surface"] in surfaces]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from svglm.dsl.content import ContentPack, resolve
+from svglm.dsl.content import ContentPack, resolve, text_of
 from svglm.dsl.palette import Palette, palette
 from svglm.dsl.schema import Scene
 from svglm.dsl.textmetrics import text_width
@@ -31,6 +31,7 @@ DENSITY = {  # gap between nodes, padding inside them, body font size
 CONTENT_TOP = 124.0
 FOOTER_ROOM, NO_FOOTER_ROOM = 72.0, 40.0
 LINE_HEIGHT = 1.25  # line pitch as a multiple of the font size
+DESCENT = 0.25  # room below the baseline for descenders, as a multiple of the font size
 
 
 def num(x: float) -> str:
@@ -181,6 +182,14 @@ class Canvas:
     def value(self, path: str | None) -> object:
         return resolve(self.content, path) if path else ""
 
+    def label(self, path: str | None) -> str:
+        """The text a component shows: a string, or an object's label (or title)."""
+        return text_of(self.value(path))
+
+    def setting(self, name: str) -> str:
+        """One of the scene's enumerated knobs, e.g. a bar chart's order."""
+        return dict(self.scene.settings)[name]
+
     def label_box(self, box: Box, path: str | None, accent: str, node: int, rx: float = 10) -> None:
         """A card with an accent stripe, a bold label and wrapped detail text inside it."""
         item = self.value(path)
@@ -215,6 +224,38 @@ class Canvas:
                 self.pal.muted,
             )
         self.add("</g>")
+
+    def text_block(
+        self,
+        box: Box,
+        text: str,
+        size: float,
+        fill: str,
+        weight: str = "400",
+        anchor: str = "start",
+        max_lines: int = 2,
+        smallest: float | None = None,
+    ) -> None:
+        """`text` inside `box`, centred vertically: shrunk until its longest word fits (and, down
+        to `smallest`, until all of it fits), wrapped to as many lines as the box holds (at most
+        `max_lines`), the last line cut with '...' if it still does not fit."""
+        bold = weight in ("600", "700")
+        size = min(fit_size(text, box.w, size, bold), box.h / (1 + DESCENT))
+        if size <= 0:
+            return
+
+        def room(size: float) -> int:
+            return min(max_lines, 1 + int((box.h - size * (1 + DESCENT)) // (size * LINE_HEIGHT)))
+
+        while smallest is not None and size > smallest:
+            if len(wrap(text, box.w, size, 99, bold)) <= room(size):
+                break
+            size -= 1
+        lines = wrap(text, box.w, size, room(size), bold)
+        height = size * (1 + DESCENT) + (len(lines) - 1) * size * LINE_HEIGHT
+        baseline = box.y + (box.h - height) / 2 + size
+        x = {"start": box.x, "middle": box.cx, "end": box.right}[anchor]
+        self.text(x, baseline, lines, size, fill, weight, anchor)
 
     def arrow(self, a: Box, b: Box, i: int, j: int, colour: str) -> None:
         x1, y1, x2, y2 = connect(a, b)

@@ -8,9 +8,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from svglm.errors import DSLError
 
 ContentPack = dict[str, Any]
+Text = Field(min_length=1, max_length=200)
+
+
+class PackModel(BaseModel):
+    """The keys every family's pack has; a family's schema adds its own lists."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Text
+    subtitle: str = ""
+    footer: str = ""
+
+
+class Item(BaseModel):
+    """A labelled box: a segment, a stage, a column."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str = Text
+    detail: str = ""
+
+
+def text_of(value: Any) -> str:
+    """The text a bound value shows: itself, or an object's label or title."""
+    if isinstance(value, dict):
+        return str(value.get("label", value.get("title", "")))
+    return str(value)
 
 
 def resolve(content: ContentPack, path: str) -> Any:

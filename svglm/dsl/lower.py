@@ -1,7 +1,9 @@
-"""Deterministic lowering: a bundle's counts become a scene's components and bindings.
+"""Deterministic lowering: a bundle becomes a scene's components and bindings.
 
 Every scene opens with the title and subtitle and, when the family has a `footer` knob set,
-closes with the footer; the family module lowers everything in between.
+closes with the footer; the family module lowers everything in between. A bundle lowered for a
+topic binds that topic's content: its counts must be the topic's own, and the structure (which
+segments a bracket spans, where a link returns) is read from the topic's pack.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from svglm.dsl.schema import Bundle, Component, Scene
 
 
 def lower(bundle: Bundle) -> Scene:
-    counts = dict(bundle.counts)
+    family = FAMILIES[bundle.family]
+    knobs = dict(bundle.knobs)
+    topic = bundle.topic
+    pack = family.topic(topic).pack if topic else None  # its counts are the bundle's (parsed)
     comps = [Component("title", "title"), Component("subtitle", "subtitle")]
-    comps += FAMILIES[bundle.family].lower(bundle.form, counts)
-    if counts.get("footer"):
+    comps += family.lower(bundle.form, knobs, pack)
+    if knobs.get("footer"):
         comps.append(Component("footer", "footer"))
-    return Scene(bundle.family, bundle.form, bundle.style, tuple(comps))
+    settings = tuple((k.name, str(knobs[k.name])) for k in family.settings)
+    return Scene(bundle.family, bundle.form, bundle.style, tuple(comps), topic, settings)

@@ -13,8 +13,12 @@ from svglm.dsl.atoms import OUT
 from svglm.dsl.families import FAMILIES
 from svglm.dsl.schema import COMMON_KINDS, STYLE, ComponentKind
 
-# The largest index a `[from:N]` / `[to:N]` atom can hold: the largest count of any knob.
-MAX_INDEX = max(k.high for f in FAMILIES.values() for k in f.knobs)
+# The largest index a `[from:N]` / `[to:N]` atom can hold: the most items a content-pack list
+# can have (the largest count of any knob, or a family's own larger lists).
+MAX_INDEX = max(
+    [k.high for f in FAMILIES.values() for k in f.knobs if not k.enumerated]
+    + [f.max_index for f in FAMILIES.values()]
+)
 
 
 def closed_atoms() -> list[str]:
@@ -22,12 +26,11 @@ def closed_atoms() -> list[str]:
     atoms = [OUT, "[bundle]", "[/bundle]", "[scene]", "[/scene]"]
     atoms += [f"[family:{f}]" for f in FAMILIES]
     atoms += sorted({f"[form:{form}]" for f in FAMILIES.values() for form in f.form_names})
+    atoms += [f"[topic:{t.name}]" for f in FAMILIES.values() for t in f.topics]
     for knob, values in STYLE.items():
         atoms += [f"[{knob}:{v}]" for v in values]
-    counts = {
-        (k.name, n) for f in FAMILIES.values() for k in f.knobs for n in range(k.low, k.high + 1)
-    }
-    atoms += [f"[{name}:{n}]" for name, n in sorted(counts)]
+    knobs = {(k.name, str(v)) for f in FAMILIES.values() for k in f.knobs for v in k.choices()}
+    atoms += [f"[{name}:{v}]" for name, v in sorted(knobs)]
     atoms += [f"[{arg}:{i}]" for arg in ("from", "to") for i in range(MAX_INDEX + 1)]
     return atoms
 
@@ -58,10 +61,10 @@ def language_reference() -> str:
     for family in FAMILIES.values():
         out += ["", f"### `{family.name}`", ""]
         forms = ", ".join(f"`{f.name}` (goal `{f.goal}`)" for f in family.forms)
-        knobs = ", ".join(f"`{k.name}` {k.low}..{k.high}" for k in family.knobs)
+        knobs = ", ".join(f"`{k.name}` {k.describe()}" for k in family.knobs)
         out += [f"- forms: {forms}", f"- knobs: {knobs}"]
         out += ["- components: " + ", ".join(_kind(k) for k in family.kinds)]
-        out += ["- topics: " + ", ".join(f"`{t}`" for t in family.topics)]
+        out += ["- topics: " + ", ".join(f"`{t.name}`" for t in family.topics)]
         out += [
             "- content: " + ", ".join(f"`{k}` ({_shape(v)})" for k, v in family.content.items())
         ]

@@ -102,28 +102,41 @@ def rates(cases: list[dict[str, Any]]) -> dict[str, Any]:
 def aggregate(
     cases: list[dict[str, Any]], run_name: str, decoding: dict[str, Any]
 ) -> dict[str, Any]:
-    groups: dict[str, dict[str, list]] = {
-        "splits": defaultdict(list),
-        "families": defaultdict(list),
-        "forms": defaultdict(list),
-    }
-    for c in cases:
-        groups["splits"][c["split"]].append(c)
-        groups["families"][c["family"]].append(c)
-        groups["forms"][f"{c['family']}/{c['form']}"].append(c)
+    """Rates overall and per split, family, form and surface; and, because a held-out kind
+    (hidden combinations, unseen templates, unseen words) can fail in one family or surface
+    only, per family and per surface within each split."""
+
+    def by(key: Any, members: list[dict[str, Any]]) -> dict[str, Any]:
+        grouped = defaultdict(list)
+        for c in members:
+            grouped[key(c)].append(c)
+        return {k: rates(v) for k, v in sorted(grouped.items())}
+
+    splits = sorted({c["split"] for c in cases})
     return {
         "schema": "svglm.probe_report/1",
         "run": run_name,
         "decoding": decoding,
         "overall": rates(cases),
-        **{g: {k: rates(v) for k, v in sorted(members.items())} for g, members in groups.items()},
+        "splits": by(lambda c: c["split"], cases),
+        "families": by(lambda c: c["family"], cases),
+        "forms": by(lambda c: f"{c['family']}/{c['form']}", cases),
+        "surfaces": by(lambda c: c["surface"], cases),
+        "by_split": {
+            split: {
+                "families": by(lambda c: c["family"], members),
+                "surfaces": by(lambda c: c["surface"], members),
+            }
+            for split in splits
+            for members in [[c for c in cases if c["split"] == split]]
+        },
     }
 
 
 def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     task = task_for(cfg)
     contract = [c.model_dump() for c in read_artifact(run.probe_contract, ProbeContract).cases]
-    content = read_artifact(run.content, ContentPacks).root
+    content = read_artifact(run.content, ContentPacks).model_dump()
     device = resolve_device(cfg.train.device)
     precision = resolve_precision(cfg.train.precision, device)
     model, tok = load_trained(run, cfg, device)

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 @dataclass
 class Example:
-    """One row before it is written: `<|bos|> prompt target <|eos|>`."""
+    """One row before it is written: `<|bos|> prompt target <|eos|>`, with what it is."""
 
     prompt: str
     target: str
@@ -17,9 +17,26 @@ class Example:
     form: str
     surface: str
     combo: tuple[str, ...] = ()  # the attribute combination the hidden holdout is drawn over
+    topic: str = ""
+    template: int | None = None  # the sentence template of a natural-language prompt
+    heldout: str = ""  # what a held-out row holds out: "combo", "template" or "oov"
+    pair: str = ""  # shared by the two rows of a minimal pair
 
     def row(self) -> str:
         return f"<|bos|> {self.prompt} {self.target} <|eos|>"
+
+    def meta(self) -> dict[str, Any]:
+        """What the row is, written beside it (the trainer picks stage rows by surface)."""
+        return {
+            "surface": self.surface,
+            "family": self.family,
+            "form": self.form,
+            "topic": self.topic,
+            "combo": list(self.combo),
+            "template": self.template,
+            "heldout": self.heldout,
+            "pair": self.pair,
+        }
 
 
 @dataclass
@@ -27,6 +44,22 @@ class GeneratedData:
     splits: dict[str, list[Example]]  # train, dev, test, holdout
     content: dict[str, Any]
     holdout_combos: list[tuple[str, ...]] = field(default_factory=list)
+    # What else the holdout keeps from train, for QC to check on the text itself: a regex per
+    # held-out sentence template, and the words only out-of-vocabulary prompts use.
+    held_phrasings: list[str] = field(default_factory=list)
+    unseen_words: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CoverageSpace:
+    """What train rows are meant to cover: `combos` lists every allowed assignment of the
+    attributes that depend on each other (a form belongs to a family; held-out combinations
+    are left out), `free` the attributes that vary on their own (a density goes with anything).
+    `pairs` names the attribute pairs whose every allowed cell needs enough train rows."""
+
+    combos: list[dict[str, str]]
+    free: dict[str, list[str]]
+    pairs: tuple[tuple[str, str], ...]
 
 
 class Task(Protocol):
@@ -55,8 +88,11 @@ class Task(Protocol):
     def classify_miss(self, canonical_block: str, expected: str) -> str:
         """Which part of a valid but wrong block differs: family_miss, form_miss, ..."""
 
-    def coverage_keys(self, example: Example) -> list[str]:
-        """Attribute values (e.g. 'family:timeline') this example covers, for coverage gates."""
+    def attributes(self, example: Example) -> dict[str, str]:
+        """The key attribute values of a row (family, form, theme, surface...), for coverage."""
+
+    def coverage_space(self, held: list[tuple[str, ...]]) -> CoverageSpace:
+        """What train must cover, given the held-out combinations."""
 
     def reference(self) -> str:
         """Markdown: every atom and value this task's prompts and targets may use."""

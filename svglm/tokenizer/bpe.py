@@ -82,20 +82,31 @@ class SvglmTokenizer:
 
 
 def train_bpe(rows: Iterable[str], atoms: list[str], vocab_size: int) -> SvglmTokenizer:
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    least = len(alphabet) + len(SPECIALS) + len(atoms)
+    if vocab_size < least:
+        raise TokenizerError(
+            f"tokenizer.vocab_size {vocab_size} is too small: {len(alphabet)} bytes, "
+            f"{len(SPECIALS)} markers and {len(atoms)} reserved atoms need at least {least}"
+        )
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIALS])
-    tok.add_tokens([AddedToken(" " + a, normalized=False) for a in atoms])
-    # The trainer does not count tokens added above, so budget the merges for what is left.
     trainer = trainers.BpeTrainer(
-        vocab_size=max(vocab_size - len(atoms), 0),
+        vocab_size=vocab_size - len(atoms),
         show_progress=False,
         special_tokens=SPECIALS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        initial_alphabet=alphabet,
     )
-    # The special markers are stripped: BPE merges are learned from row bodies only.
-    tok.train_from_iterator((row_body(r) for r in rows), trainer)
+    # Merges are learned from row bodies with the atoms taken out (they become whole tokens
+    # below). The atoms are added after training: tokens added before it keep ids that the
+    # trained model then hands out again, so an atom would share its id with a byte.
+    reserved = set(atoms)
+    tok.train_from_iterator(
+        (" ".join(w for w in row_body(r).split(" ") if w not in reserved) for r in rows), trainer
+    )
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIALS])
+    tok.add_tokens([AddedToken(" " + a, normalized=False) for a in atoms])
     return SvglmTokenizer(tok)
 
 

@@ -53,5 +53,7 @@ def gate_tokenizer(run: RunDir, cfg: RunConfig, tok: SvglmTokenizer) -> dict[str
             f"char {m['at_char']}: {m['row'][:70]!r} -> {m['decoded'][:70]!r}"
         )
     if audit["verdict"] != "PASS":
-        raise TokenizerError(f"atoms split into several tokens: {list(audit['split'])[:5]}")
+        if audit["split"]:
+            raise TokenizerError(f"atoms split into several tokens: {list(audit['split'])[:5]}")
+        raise TokenizerError(f"atoms share their id with other tokens: {audit['shared_ids'][:5]}")
     return manifest

@@ -37,12 +37,19 @@ def roundtrip(tok: SvglmTokenizer, rows: list[str]) -> dict[str, Any]:
 
 
 def atom_audit(tok: SvglmTokenizer, atoms: list[str]) -> dict[str, Any]:
-    """Every structural atom, with the space before it in a row, must encode to one token."""
+    """Every structural atom, with the space before it in a row, must encode to one token of
+    its own: an id no other atom and no other token of the vocabulary has."""
     split = {a: len(ids) for a in atoms if len(ids := tok.encode(" " + a)) != 1}
+    vocab = tok.tok.get_vocab(with_added_tokens=True)
+    owners: dict[int, list[str]] = {}
+    for token, i in vocab.items():
+        owners.setdefault(i, []).append(token)
+    shared = sorted(a for a in atoms if len(owners.get(vocab.get(" " + a, -1), [])) > 1)
     return {
-        "schema": "svglm.atom_audit/1",
+        "schema": "svglm.atom_audit/2",
         "atoms": len(atoms),
         "single_token": len(atoms) - len(split),
         "split": split,
-        "verdict": "PASS" if not split else "FAIL",
+        "shared_ids": shared,
+        "verdict": "PASS" if not split and not shared else "FAIL",
     }

@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from svglm.artifacts import Plan, read_artifact
 from svglm.config import RunConfig, StageConfig
-from svglm.data.build import read_rows
+from svglm.data.build import of_surfaces, read_meta, read_rows
 from svglm.errors import ArtifactError, TrainError
 from svglm.files import append_line, atomic_write_json, atomic_write_text
 from svglm.runs import RunDir
@@ -113,7 +113,11 @@ class Trainer:
         self.precision = resolve_precision(cfg.train.precision, device)
         tok = SvglmTokenizer.load(run.tokenizer_json)
         self.pad_id = tok.pad_id
-        self.rows = encode_rows(tok, read_rows(run, "train"))
+        rows = encode_rows(tok, read_rows(run, "train"))
+        meta = read_meta(run, "train")
+        # Each stage trains on the rows of its own prompt surfaces (the curriculum).
+        self.stage_rows = [of_surfaces(rows, meta, st.surfaces) for st in cfg.stages]
+        self.rows = self.stage_rows[0]
         self.dev_rows = encode_rows(tok, read_rows(run, "dev"))
         self.total_steps = [s.steps for s in read_artifact(run.plan, Plan).stages]
         self.model = initial_model(run, cfg, tok.vocab_size).to(self.device)
@@ -179,6 +183,7 @@ class Trainer:
             torch.set_rng_state(state["rng"])
             self.stage_wall = state["stage_wall"]
         # Each stage shuffles with its own seed; a resumed stage skips the windows it has used.
+        self.rows = self.stage_rows[index]  # what this stage's windows index into
         windows = window_stream(self.rows, seq_len, self.cfg.seed + index, start * windows_per_step)
         self.report.stage(stage.name, total, start)
         recent: deque[float] = deque(maxlen=SPIKE_WINDOW)  # for spike detection

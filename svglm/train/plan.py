@@ -19,7 +19,7 @@ import torch
 
 from svglm.checks import Check, advise, check, failures, gate, warnings
 from svglm.config import RunConfig, StageConfig
-from svglm.data.build import read_rows
+from svglm.data.build import of_surfaces, read_meta, read_rows
 from svglm.errors import PlanError
 from svglm.files import atomic_write_json
 from svglm.model.config import ModelConfig
@@ -45,7 +45,7 @@ class Corpus:
 
 
 def measure(rows: list[EncodedRow], seq_len: int, seed: int) -> Corpus:
-    lengths = [len(r.ids) for r in rows]
+    lengths = [len(r.ids) for r in rows] or [0]
     windows = len(epoch_windows(rows, seq_len, seed, 0))
     targets = sum(len(r.ids) - r.target_start for r in rows)
     return Corpus(
@@ -88,6 +88,8 @@ def stage_arithmetic(st: StageConfig, seq_len: int, corpus: Corpus) -> dict[str,
     peak = max(st.lr_at(s, steps) for s in range(min(steps, warmup + 1)))
     return {
         "name": st.name,
+        "surfaces": st.surfaces or "all",
+        "rows": corpus.rows,
         "steps": steps,
         "tokens": steps * per_step,
         "tokens_per_step": per_step,
@@ -199,15 +201,23 @@ def check_memory(peak_gb: float, limit_gb: float, where: str) -> Check:
 
 
 def make_plan(
-    cfg: RunConfig, mc: ModelConfig, rows: list[EncodedRow], world: int, device_memory_gb: float
+    cfg: RunConfig,
+    mc: ModelConfig,
+    rows: list[EncodedRow],
+    stage_rows: list[list[EncodedRow]],
+    world: int,
+    device_memory_gb: float,
 ) -> dict[str, Any]:
+    """The plan over the train split (`rows`) and the rows each stage trains on (its surfaces'
+    share of them, `stage_rows`)."""
     seq_len = cfg.model.seq_len
     corpus = measure(rows, seq_len, cfg.seed)
-    stages = [stage_arithmetic(st, seq_len, corpus) for st in cfg.stages]
+    corpora = [measure(r, seq_len, cfg.seed) for r in stage_rows]
+    stages = [stage_arithmetic(st, seq_len, c) for st, c in zip(cfg.stages, corpora, strict=True)]
     checks = [check_rows_fit(corpus, seq_len)]
     for i, (st, stage) in enumerate(zip(cfg.stages, stages, strict=True)):
         where = f"stages[{i}] ({st.name})"
-        checks.append(check_one_epoch_fits(where, st, stage, corpus))
+        checks.append(check_one_epoch_fits(where, st, stage, corpora[i]))
         if st.max_epochs is not None:
             checks.append(check_reachable_steps(where, st, stage))
         checks.append(check_warmup_inside(where, stage))
@@ -249,9 +259,11 @@ def make_plan(
 def build_plan(run: RunDir, cfg: RunConfig, warn: Callable[[str], None] = print) -> dict[str, Any]:
     tok = SvglmTokenizer.load(run.tokenizer_json)
     rows = encode_rows(tok, read_rows(run, "train"))
+    meta = read_meta(run, "train")
+    stage_rows = [of_surfaces(rows, meta, st.surfaces) for st in cfg.stages]
     device = resolve_device(cfg.train.device)
     mc = model_config(run, cfg, tok.vocab_size)
-    plan = make_plan(cfg, mc, rows, world_size(), memory_gb(device))
+    plan = make_plan(cfg, mc, rows, stage_rows, world_size(), memory_gb(device))
     atomic_write_json(run.plan, plan)
     if plan["verdict"] == "FAIL":
         raise PlanError("plan FAIL: " + "; ".join(failures(plan["checks"])))

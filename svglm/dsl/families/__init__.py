@@ -22,7 +22,7 @@ def register(found: list[tuple[str, DiagramFamily]]) -> dict[str, DiagramFamily]
     families = dict(sorted((f.name, f) for _, f in found))
     # The routebook maps each topic to one family and each goal to one form.
     for what, names in (
-        ("topic", [t for f in families.values() for t in f.topics]),
+        ("topic", [t.name for f in families.values() for t in f.topics]),
         ("goal", [form.goal for f in families.values() for form in f.forms]),
     ):
         if repeated := sorted(n for n, c in Counter(names).items() if c > 1):

@@ -6,8 +6,13 @@ left) and `selection_path` (a source fanning out to candidates, the last one sel
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from svglm.dsl.canvas import MARGIN, Box, Canvas, num, row_boxes, wrap
-from svglm.dsl.family import DiagramFamily, Form
+from svglm.dsl.content import ContentPack, Item, PackModel, Text
+from svglm.dsl.family import DiagramFamily, Form, Topic
 from svglm.dsl.schema import Component, ComponentKind, Knob
 
 LANE = 26  # vertical distance between link lanes
@@ -17,9 +22,31 @@ MAX_ROW_H = 150.0  # the same for the two rows of a serpentine and a selection's
 PILL_H = 70.0  # the terminal is a pill, lower than a stage card
 
 
+# -- content ------------------------------------------------------------------------------------
+class Link(BaseModel):
+    """A feedback edge from the last stage back to stage `to` (a topic's own wiring)."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str = Text
+    to: int | None = Field(None, ge=0)
+
+
+class Pack(PackModel):
+    stages: list[Item]
+    links: list[Link] = []
+    terminal: str = ""
+
+    @model_validator(mode="after")
+    def _links_return_upstream(self) -> Pack:
+        for link in self.links:
+            if link.to is not None and link.to >= len(self.stages) - 1:
+                raise ValueError(f"link {link.label!r} must return to a stage before the last")
+        return self
+
+
 # -- lowering -----------------------------------------------------------------------------------
-def lower(form: str, counts: dict[str, int]) -> list[Component]:
-    n = counts["stages"]
+def lower(form: str, knobs: dict[str, Any], pack: ContentPack | None) -> list[Component]:
+    n = knobs["stages"]
     comps = [Component("stage", f"stages.{i}") for i in range(n)]
     if form == "selection_path":
         # One source fans out to candidates; the last candidate is the one selected.
@@ -27,10 +54,11 @@ def lower(form: str, counts: dict[str, int]) -> list[Component]:
     else:
         edges = [(i, i + 1) for i in range(n - 1)]
     comps += [Component("arrow", None, (("from", s), ("to", t))) for s, t in edges]
-    # Links are feedback edges: link k returns from the last stage to stage k.
-    for k in range(counts["links"]):
-        comps.append(Component("link", f"links.{k}", (("from", n - 1), ("to", k))))
-    if counts["terminal"]:
+    # Links are feedback edges from the last stage: back to stage k, or where the topic says.
+    for k in range(knobs["links"]):
+        to = k if pack is None or pack["links"][k].get("to") is None else pack["links"][k]["to"]
+        comps.append(Component("link", f"links.{k}", (("from", n - 1), ("to", to))))
+    if knobs["terminal"]:
         comps.append(Component("terminal", "terminal"))
     return comps
 
@@ -70,12 +98,12 @@ def _draw(cv: Canvas, boxes: list[Box]) -> None:
         box = boxes[n]
         cv.add(f'<g data-node="{n}">')
         cv.rect(box, pal.accent(n), pal.accent(n), PILL_H / 2)
-        label = wrap(str(cv.value(terminal[0].path)), box.w - 24, 16, 1, bold=True)
+        label = wrap(cv.label(terminal[0].path), box.w - 24, 16, 1, bold=True)
         cv.text(box.cx, box.cy + 6, label, 16, pal.bg, "700", "middle")
         cv.add("</g>")
         cv.arrow(boxes[n - 1], box, n - 1, n, pal.muted)
     for k, link in enumerate(scene.of_kind("link")):
-        _route_link(cv, boxes, link.arg("from"), link.arg("to"), k, str(cv.value(link.path)))
+        _route_link(cv, boxes, link.arg("from"), link.arg("to"), k, cv.label(link.path))
 
 
 def _route_link(cv: Canvas, boxes: list[Box], i: int, j: int, k: int, label: str) -> None:
@@ -145,14 +173,147 @@ def selection_path(cv: Canvas) -> None:
     _draw(cv, boxes)
 
 
+def _pack(title, subtitle, stages, links=(), terminal="", footer="") -> dict:
+    return {
+        "title": title,
+        "subtitle": subtitle,
+        "stages": [{"label": a, "detail": b} for a, b in stages],
+        "links": [{"label": a, "to": t} for a, t in links],
+        "terminal": terminal,
+        "footer": footer,
+    }
+
+
+TOPICS = (
+    Topic(
+        "prompt_to_picture",
+        _pack(
+            "How a prompt becomes a picture",
+            "The model chooses structure; the compiler owns geometry",
+            [
+                ("Prompt", "Intent or explicit atoms"),
+                ("Decoder", "Small transformer, KV cache"),
+                ("Parser", "Strict bundle grammar"),
+                ("Lowering", "Bundle to scene components"),
+                ("Compiler", "Scene plus content to SVG"),
+                ("Renderer", "Independent rasterizer check"),
+            ],
+            [("retry on parse error", 2), ("feedback from probes", 1)],
+            "Report",
+            "Every arrow is a contract that a probe checks.",
+        ),
+        ("how a prompt becomes a picture", "the path from prompt to picture"),
+    ),
+    Topic(
+        "data_pipeline",
+        _pack(
+            "The nightly data pipeline",
+            "Raw events to a table analysts trust",
+            [
+                ("Ingest", "Pull events from queues"),
+                ("Validate", "Schema and range checks"),
+                ("Deduplicate", "Drop replays by event id"),
+                ("Enrich", "Join account data"),
+                ("Publish", "Write the daily table"),
+            ],
+            [("reprocess rejected rows", 1)],
+            "Warehouse",
+        ),
+        ("a data pipeline", "our nightly data pipeline"),
+    ),
+    Topic(
+        "build_system",
+        _pack(
+            "How a commit becomes a release",
+            "The build system from checkout to artifacts",
+            [
+                ("Checkout", "Pinned revision"),
+                ("Resolve", "Lock dependencies"),
+                ("Compile", "Cached per target"),
+                ("Test", "Unit, then integration"),
+                ("Package", "Wheels and images"),
+                ("Sign", "Provenance attached"),
+            ],
+            [("invalidate the cache", 2), ("rebuild on a flaky test", 3)],
+            "Release",
+            "A green build is reproducible from its lock file alone.",
+        ),
+        ("the build system", "how our builds work"),
+    ),
+    Topic(
+        "ci_checks",
+        _pack(
+            "Checks on every pull request",
+            "What runs before a merge is allowed",
+            [
+                ("Lint", "Style and imports"),
+                ("Types", "Static checks"),
+                ("Tests", "The whole suite"),
+                ("Review", "One approving reviewer"),
+            ],
+            [("push a fix", 0)],
+            "Merge",
+        ),
+        ("pull request checks", "our continuous integration"),
+    ),
+    Topic(
+        "request_path",
+        _pack(
+            "One request through the service",
+            "From the load balancer to the database and back",
+            [
+                ("Balancer", "TLS ends here"),
+                ("Service", "Authenticates and routes"),
+                ("Database", "One indexed query"),
+            ],
+            [],
+            "Response",
+        ),
+        ("the path of a request", "how a request is served"),
+    ),
+    Topic(
+        "eval_loop",
+        _pack(
+            "The evaluation loop",
+            "How a model improves between releases",
+            [
+                ("Train", "A run from its config"),
+                ("Probe", "Visible and hidden cases"),
+                ("Autopsy", "Every miss in one class"),
+                ("Repair", "Targeted rows"),
+                ("Compare", "Before and after"),
+            ],
+            [("retrain with repairs", 0), ("probe again", 1)],
+            "",
+            "Loss is not the contract; probe scores are.",
+        ),
+        ("the evaluation loop", "how a model gets better"),
+    ),
+)
+
 FAMILY = DiagramFamily(
     name="system_diagram",
     forms=(
-        Form("linear_pipeline", goal="trace_flow", layout=linear_pipeline),
-        Form("build_path", goal="show_build", layout=build_path),
-        Form("selection_path", goal="explain_choice", layout=selection_path),
+        Form(
+            "linear_pipeline",
+            "trace_flow",
+            linear_pipeline,
+            ("a linear pipeline", "one row of stages"),
+        ),
+        Form("build_path", "show_build", build_path, ("a build path", "a winding path")),
+        Form(
+            "selection_path",
+            "explain_choice",
+            selection_path,
+            ("a selection path", "a fan of choices"),
+        ),
     ),
-    knobs=(Knob("stages", 3, 6), Knob("links", 0, 2), Knob("terminal", 0, 1), Knob("footer", 0, 1)),
+    knobs=(
+        Knob("stages", 3, 6, content="stages"),
+        Knob("links", 0, 2, content="links"),
+        Knob("terminal", 0, 1, content="terminal"),
+        Knob("footer", 0, 1, content="footer"),
+    ),
     kinds=(
         ComponentKind("stage"),
         ComponentKind("arrow", path=False, indexes="stage"),
@@ -160,20 +321,8 @@ FAMILY = DiagramFamily(
         ComponentKind("terminal"),
     ),
     lower=lower,
-    topics=("data_pipeline", "build_system"),
-    content={
-        "title": "How a prompt becomes a picture",
-        "subtitle": "The model chooses structure; the compiler owns geometry",
-        "stages": [
-            {"label": "Prompt", "detail": "Intent or explicit atoms"},
-            {"label": "Decoder", "detail": "Small transformer, KV cache"},
-            {"label": "Parser", "detail": "Strict bundle grammar"},
-            {"label": "Lowering", "detail": "Bundle to scene components"},
-            {"label": "Compiler", "detail": "Scene plus content to SVG"},
-            {"label": "Renderer", "detail": "Independent rasterizer check"},
-        ],
-        "links": ["retry on parse error", "feedback from probes"],
-        "terminal": "Report",
-        "footer": "Every arrow is a contract that a probe checks.",
-    },
+    topics=TOPICS,
+    pack=Pack,
+    nouns=("a system diagram", "a flow diagram"),
+    content={**TOPICS[0].pack, "links": [{"label": x["label"]} for x in TOPICS[0].pack["links"]]},
 )

@@ -6,8 +6,11 @@ Forms: `milestone_chain` (dots on an axis, cards alternating above and below) an
 
 from __future__ import annotations
 
+from typing import Any
+
 from svglm.dsl.canvas import Box, Canvas, num, row_boxes
-from svglm.dsl.family import DiagramFamily, Form
+from svglm.dsl.content import ContentPack, Item, PackModel
+from svglm.dsl.family import DiagramFamily, Form, Topic
 from svglm.dsl.schema import Component, ComponentKind, Knob
 
 DOT_R = 9.0  # milestone dot radius
@@ -15,10 +18,14 @@ ARROW_GAP = 30.0  # the least gap between stage cards that leaves room for an ar
 MAX_CARD_H = 260.0  # stage cards stay card-shaped on a tall page
 
 
-def lower(form: str, counts: dict[str, int]) -> list[Component]:
-    n = counts["stages"]
+class Pack(PackModel):
+    stages: list[Item]
+
+
+def lower(form: str, knobs: dict[str, Any], pack: ContentPack | None) -> list[Component]:
+    n = knobs["stages"]
     comps = [Component("stage", f"stages.{i}") for i in range(n)]
-    if counts["arrows"]:
+    if knobs["arrows"]:
         comps += [Component("arrow", None, (("from", i), ("to", i + 1))) for i in range(n - 1)]
     return comps
 
@@ -73,28 +80,135 @@ def stage_sequence(cv: Canvas) -> None:
         cv.arrow(boxes[a.arg("from")], boxes[a.arg("to")], a.arg("from"), a.arg("to"), cv.pal.muted)
 
 
+def _pack(title: str, subtitle: str, stages, footer: str = "") -> dict:
+    return {
+        "title": title,
+        "subtitle": subtitle,
+        "stages": [{"label": a, "detail": b} for a, b in stages],
+        "footer": footer,
+    }
+
+
+TOPICS = (
+    Topic(
+        "release_history",
+        _pack(
+            "From prototype to a shipped model",
+            "Six months of a small specialist model team",
+            [
+                ("Scope", "Pick one artifact family and write its contract"),
+                ("Data", "Generate rows and hidden holdout combinations"),
+                ("Tokenizer", "Reserve every structural atom as one token"),
+                ("Pretrain", "Teach the grammar on every row"),
+                ("SFT", "Mask loss to targets and sharpen routing"),
+                ("Probe", "Measure exact, renderable and dirty-tail rates"),
+                ("Ship", "Export weights and publish the report"),
+            ],
+            "Each stage leaves artifacts a reviewer can open without rerunning anything.",
+        ),
+        ("our release history", "how the model shipped"),
+    ),
+    Topic(
+        "project_roadmap",
+        _pack(
+            "Roadmap for the next two quarters",
+            "What the team builds, in order",
+            [
+                ("Families", "Eight diagram families"),
+                ("Topics", "Content packs per family"),
+                ("Language", "Prompts as sentences"),
+                ("Repair", "Retrain on the misses"),
+                ("Serve", "A playground for users"),
+            ],
+        ),
+        ("the project roadmap", "our plan for the next quarters"),
+    ),
+    Topic(
+        "incident_response",
+        _pack(
+            "Handling a production incident",
+            "From the first alert to the follow-up work",
+            [
+                ("Detect", "An alert fires on error rate"),
+                ("Triage", "Find the owner and the blast radius"),
+                ("Mitigate", "Roll back or shed load"),
+                ("Resolve", "Fix the cause"),
+                ("Review", "Blameless write-up"),
+                ("Follow up", "Tickets with owners and dates"),
+            ],
+            "Time to mitigate matters more than time to resolve.",
+        ),
+        ("incident response", "how we handle an outage"),
+    ),
+    Topic(
+        "onboarding_plan",
+        _pack(
+            "A new engineer's first month",
+            "One focus per week",
+            [
+                ("Week 1", "Laptop, access, first small fix"),
+                ("Week 2", "Read the design and the runs"),
+                ("Week 3", "Own one issue end to end"),
+                ("Week 4", "Present a run report"),
+            ],
+            "A buddy answers questions every day of the month.",
+        ),
+        ("an onboarding plan", "the first month of a new hire"),
+    ),
+    Topic(
+        "training_run",
+        _pack(
+            "One training run, start to finish",
+            "The steps svglm runs for every model",
+            [
+                ("Data", "Rows, splits and QC gates"),
+                ("Tokenizer", "BPE with reserved atoms"),
+                ("Plan", "Preflight arithmetic"),
+                ("Train", "Stages with checkpoints"),
+                ("Probe", "Visible and hidden cases"),
+                ("Report", "One static page"),
+            ],
+        ),
+        ("a training run", "the steps of one run"),
+    ),
+    Topic(
+        "product_launch",
+        _pack(
+            "Launching the drawing assistant",
+            "Three milestones to general availability",
+            [
+                ("Beta", "Fifty invited teams"),
+                ("Launch", "Open to everyone"),
+                ("Retro", "What to keep and what to change"),
+            ],
+            "Dates move; the order does not.",
+        ),
+        ("a product launch", "the launch milestones"),
+    ),
+)
+
 FAMILY = DiagramFamily(
     name="timeline",
     forms=(
-        Form("milestone_chain", goal="mark_milestones", layout=milestone_chain),
-        Form("stage_sequence", goal="walk_stages", layout=stage_sequence),
+        Form(
+            "milestone_chain",
+            "mark_milestones",
+            milestone_chain,
+            ("a milestone chain", "milestones on a line"),
+        ),
+        Form(
+            "stage_sequence", "walk_stages", stage_sequence, ("a stage sequence", "a row of stages")
+        ),
     ),
-    knobs=(Knob("stages", 3, 7), Knob("arrows", 0, 1), Knob("footer", 0, 1)),
+    knobs=(
+        Knob("stages", 3, 7, content="stages"),
+        Knob("arrows", 0, 1, phrases=((1, ("arrows between stages", "joining arrows")),)),
+        Knob("footer", 0, 1, content="footer"),
+    ),
     kinds=(ComponentKind("stage"), ComponentKind("arrow", path=False, indexes="stage")),
     lower=lower,
-    topics=("release_history", "project_roadmap"),
-    content={
-        "title": "From prototype to a shipped model",
-        "subtitle": "Six months of a small specialist model team",
-        "stages": [
-            {"label": "Scope", "detail": "Pick one artifact family and write its contract"},
-            {"label": "Data", "detail": "Generate rows and hidden holdout combinations"},
-            {"label": "Tokenizer", "detail": "Reserve every structural atom as one token"},
-            {"label": "Pretrain", "detail": "Teach the grammar on every row"},
-            {"label": "SFT", "detail": "Mask loss to targets and sharpen routing"},
-            {"label": "Probe", "detail": "Measure exact, renderable and dirty-tail rates"},
-            {"label": "Ship", "detail": "Export weights and publish the report"},
-        ],
-        "footer": "Each stage leaves artifacts a reviewer can open without rerunning anything.",
-    },
+    topics=TOPICS,
+    pack=Pack,
+    nouns=("a timeline", "a time line"),
+    content=TOPICS[0].pack,
 )
