@@ -1,5 +1,6 @@
 """How much training does the demo need? Runs the demo preset at several token budgets and
-prints JSON: per budget, training wall time and the probe's visible/hidden exact rates.
+prints JSON: per budget, training wall time and the probe's exact rate on each split
+(visible, hidden combinations, held-out templates, out-of-vocabulary words).
 
     .venv/bin/python bench/demo_budget.py [--scales 0.25,0.5,1.0] [--home /tmp/svglm-bench]
 
@@ -41,8 +42,7 @@ def main() -> None:
                 "train_wall_s": summary["wall_s"],
                 "run_wall_s": round(time.perf_counter() - t0, 1),
                 "final_loss": summary["final_loss"],
-                "visible_exact": probe["splits"]["visible"]["exact"],
-                "hidden_exact": probe["splits"]["hidden"]["exact"],
+                **{f"{k}_exact": v["exact"] for k, v in probe["splits"].items()},
                 "dirty_tail": probe["overall"]["dirty_tail"],
             }
         )

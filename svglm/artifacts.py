@@ -8,7 +8,6 @@ Only the keys svglm relies on are declared; artifacts may carry more.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -24,6 +23,7 @@ from pydantic import (
 )
 
 from svglm.errors import ArtifactError
+from svglm.files import load_json
 from svglm.names import NAME_RE
 
 T = TypeVar("T", bound=BaseModel)
@@ -188,14 +188,7 @@ def validation_message(err: ValidationError) -> str:
 
 def read_artifact(path: Path, model: type[T]) -> T:
     """Read and validate one JSON artifact; any problem is an ArtifactError naming the file."""
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ArtifactError(f"{path}: missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtifactError(f"{path}: not valid JSON ({e.__class__.__name__})") from None
-    except OSError as e:
-        raise ArtifactError(f"{path}: cannot be read ({e.strerror})") from None
+    raw = load_json(path, ArtifactError)
     try:
         return model.model_validate(raw)
     except ValidationError as e:

@@ -6,6 +6,7 @@ printed as one line with exit code 2; anything else is a bug and keeps its trace
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,9 +22,15 @@ from typer.core import TyperArgument, TyperCommand
 from svglm import __version__
 from svglm.config import PRESETS, apply_overrides, preset
 from svglm.doctor import doctor as run_doctor
-from svglm.errors import SvglmError
+from svglm.dsl.compiler import compile_text
+from svglm.dsl.content import read_pack
+from svglm.dsl.families import family_named
+from svglm.errors import DataError, SvglmError
+from svglm.eval.render import render_png
 from svglm.export import default_target, export_run
+from svglm.files import atomic_write_bytes, atomic_write_text
 from svglm.pipeline import STEPS, run_steps
+from svglm.report.gallery import build_gallery
 from svglm.runs import RunDir, home, list_runs
 from svglm.tasks import TASKS, get_task
 from svglm.train.architecture import start_from_base
@@ -316,13 +323,81 @@ def dsl(
     task: Annotated[
         str, typer.Option(metavar="TASK", help=f"Which task's language: {', '.join(TASKS)}.")
     ] = "scene",
+    pack: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FAMILY", help="Print the JSON schema of FAMILY's content packs instead."
+        ),
+    ] = None,
 ) -> None:
     """Print the atoms and values of a task's language.
 
     The output is Markdown: style knobs, then per diagram family its forms (with the routebook
-    goal of each), topology knobs and their ranges, component kinds, topics and content keys."""
+    goal of each), topology knobs and their ranges, component kinds, topics and content keys.
+    With --pack, the JSON schema a content pack of that family must satisfy
+    (docs/content-packs.md has all of them, with an example each)."""
     with user_errors():
+        if pack is not None:
+            typer.echo(json.dumps(family_named(pack).pack_schema(), indent=2))
+            return
         typer.echo(get_task(task).reference(), nl=False)
+
+
+@app.command("compile", cls=_PlainCommand)
+def compile_cmd(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A file with one [bundle] or [scene] block.")
+    ],
+    content: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PACK.json",
+            help="Your own content pack (see `svglm dsl --pack FAMILY`); default: the topic's "
+            "content, or the family's built-in pack.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", metavar="OUT.svg", help="Where to write; default stdout."),
+    ] = None,
+    png: Annotated[bool, typer.Option("--png", help="Also write OUT.png (needs --out).")] = False,
+) -> None:
+    """Compile a hand-written bundle or scene to SVG.
+
+    Like `dot -Tsvg`: FILE holds one [bundle] or [scene] block; the text comes from
+    --content, else from the block's topic, else from the family's built-in pack."""
+    if png and out is None:
+        fail("--png writes next to the SVG; give --out OUT.svg")
+    with user_errors():
+        try:
+            text = file.read_text()
+        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as e:
+            raise DataError(f"{file}: cannot read it ({e.__class__.__name__})") from None
+        pack = read_pack(content) if content is not None else None
+        svg = compile_text(text, pack, source=str(content))
+        if out is None:
+            typer.echo(svg, nl=False)
+            return
+        atomic_write_text(out, svg)
+        if png:
+            atomic_write_bytes(out.with_suffix(".png"), render_png(svg))
+    console.print(f"wrote {out}" + (f" and {out.with_suffix('.png')}" if png else ""))
+
+
+@app.command(cls=_PlainCommand)
+def gallery(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Where to write index.html.")
+    ] = Path("gallery"),
+    quiet: Quiet = False,
+) -> None:
+    """Draw every family in every form and theme, on one page.
+
+    Each picture is compiled from a bundle of one of the family's topics and rasterized by
+    resvg; the page is self-contained (open DIR/index.html in any browser)."""
+    with user_errors():
+        page = build_gallery(out, (lambda line: None) if quiet else typer.echo)
+    console.print(f"gallery: {page.resolve()}")
 
 
 def main() -> None:

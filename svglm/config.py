@@ -291,16 +291,75 @@ class RunConfig(Strict):
 
 
 def _demo(name: str) -> RunConfig:
-    """Bundle targets from explicit and routebook prompts, Qwen3-style 3 x 192 decoder.
+    """Bundle targets for all eight families from explicit, routebook and natural-language
+    prompts; a Qwen3-style 3 x 192 decoder, a few minutes on a 2-core CPU.
 
-    Sizes were chosen by measurement on a 2-core CPU (see README, 'The demo run')."""
+    Sizes were chosen by measurement (see README, 'The demo run')."""
     return RunConfig(
         name=name,
         preset="demo",
+        task=TaskConfig(surfaces={"explicit": 1.0, "routebook": 1.0, "natural": 2.0}),
+        data=DataConfig(probe_visible=64, probe_hidden=96, probe_templates=64, probe_oov=32),
         stages=[
             StageConfig(name="pretrain", tokens=1_200_000, lr=3e-3, warmup_steps=25, loss="all"),
             StageConfig(name="sft", tokens=1_200_000, lr=1.5e-3, warmup_steps=10, loss="target"),
         ],
+    )
+
+
+# The curriculum of the scene presets: atoms first, then routing, then everything (the last
+# stage replays every surface, so what the first stages taught is not forgotten).
+CURRICULUM = (
+    ("pretrain", ["anchor", "explicit", "routebook"], "all"),
+    ("midtrain", ["routebook", "natural", "pair"], "all"),
+    ("sft", None, "target"),
+)
+
+
+def _scene_bundle(name: str) -> RunConfig:
+    """Bundle targets for all eight families from every prompt surface, trained in three
+    stages (see CURRICULUM); a Qwen3-style 4 x 256 decoder."""
+    budget = {"pretrain": 3_000_000, "midtrain": 2_000_000, "sft": 2_000_000}
+    lr = {"pretrain": 3e-3, "midtrain": 2e-3, "sft": 1e-3}
+    return RunConfig(
+        name=name,
+        preset="scene-bundle",
+        data=DataConfig(
+            train=30000,
+            holdout=640,
+            templates=320,
+            oov=160,
+            probe_visible=96,
+            probe_hidden=160,
+            probe_templates=96,
+            probe_oov=48,
+        ),
+        model=ModelSection(n_layer=4, d_model=256, n_head=8, n_kv_head=2, d_ff=768),
+        stages=[
+            StageConfig(
+                name=stage, tokens=budget[stage], lr=lr[stage], surfaces=surfaces, loss=loss
+            )
+            for stage, surfaces, loss in CURRICULUM
+        ],
+    )
+
+
+def _scene_full(name: str) -> RunConfig:
+    """Scene targets (every component bound to its topic's content) for all eight families from
+    every prompt surface; the scene-bundle curriculum on a longer context."""
+    cfg = _scene_bundle(name)
+    budget = {"pretrain": 5_000_000, "midtrain": 3_000_000, "sft": 3_000_000}
+    for stage in cfg.stages:
+        stage.tokens = budget[stage.name]
+    return cfg.model_copy(
+        update={
+            "preset": "scene-full",
+            "task": TaskConfig(level="scene"),
+            "model": ModelSection(
+                n_layer=4, d_model=256, n_head=8, n_kv_head=2, d_ff=768, seq_len=256
+            ),
+            "probe": ProbeConfig(max_tokens=160),
+        }
     )
 
 
@@ -323,7 +382,7 @@ def _tiny(name: str) -> RunConfig:
             min_coverage=1,
             min_pair_coverage=0,
         ),
-        tokenizer=TokenizerConfig(vocab_size=640),
+        tokenizer=TokenizerConfig(vocab_size=720),
         model=ModelSection(n_layer=1, d_model=32, n_head=2, n_kv_head=1, d_ff=64, seq_len=128),
         stages=[
             StageConfig(name="pretrain", tokens=8 * 128 * 6, batch_size=8, warmup_steps=0),
@@ -339,7 +398,7 @@ def _tiny(name: str) -> RunConfig:
     )
 
 
-PRESETS = {"demo": _demo, "tiny": _tiny}
+PRESETS = {"demo": _demo, "scene-bundle": _scene_bundle, "scene-full": _scene_full, "tiny": _tiny}
 
 
 def preset(name: str, run_name: str) -> RunConfig:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from svglm.errors import StorageError
+from svglm.errors import StorageError, SvglmError
 
 # Every temporary file or folder svglm makes is `.NAME...tmp` beside its target, so that what a
 # killed process leaves behind can be found and removed.
@@ -55,6 +55,19 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
+
+
+def load_json(path: Path, error: type[SvglmError]) -> Any:
+    """JSON from a file given by the user or a run; a missing, unreadable or malformed file is
+    one `error` that names it."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise error(f"{path}: missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{path}: not valid JSON ({e.__class__.__name__})") from None
+    except OSError as e:
+        raise error(f"{path}: cannot be read ({e.strerror})") from None
 
 
 def sha256_file(path: Path) -> str:

@@ -29,6 +29,7 @@ from svglm.errors import ArtifactError, ConfigError, SvglmError
 from svglm.eval.probe import run_probe
 from svglm.report.html import build_hub, build_report
 from svglm.runs import SPLITS, RunDir, digest, file_digest, register
+from svglm.tasks import task_for
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.tokenizer.build import build_tokenizer
 from svglm.train import checkpoint as ckpt
@@ -47,7 +48,9 @@ def fingerprints(cfg: RunConfig, run: RunDir) -> dict[str, str]:
         base = run.root / cfg.base.path
         files = sorted(base.iterdir()) if base.is_dir() else [base]
         base_digest = [file_digest(f) for f in files]
-    fp = {"data": digest("data", __version__, cfg.seed, d["task"], d["data"])}
+    # the language itself (families, forms, topics, atoms) is an input of every step
+    language = task_for(cfg).reserved_atoms()
+    fp = {"data": digest("data", __version__, language, cfg.seed, d["task"], d["data"])}
     fp["tokenizer"] = digest("tokenizer", fp["data"], d["tokenizer"], d["base"], base_digest)
     planned = {k: d["train"][k] for k in ("memory_limit_gb", "device", "epochs_warn")}
     fp["plan"] = digest("plan", fp["tokenizer"], d["model"], d["stages"], planned)

@@ -30,6 +30,8 @@ VERBS = [
     "runs",
     "doctor",
     "dsl",
+    "compile",
+    "gallery",
 ]
 
 

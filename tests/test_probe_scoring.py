@@ -163,3 +163,17 @@ def test_the_right_picture_of_the_wrong_topic_is_a_content_miss():
     assert c["valid"] and not c["exact"] and c["miss_class"] == "content_miss"
     assert "Launching the drawing assistant" in c["svg"]  # compiled from its own topic's pack
     assert "A new engineer" in c["expected_svg"]
+
+
+def test_out_of_vocabulary_misses_do_not_steer_the_recommendation():
+    """Misses on words train never shows are reported, but the next action follows the other
+    splits; when they are the only misses, the action says so."""
+    style = EXPECTED.replace("[tone:blue]", "[tone:green]")
+    oov = [{**score(style), "split": "oov", "id": f"oov-{i:03d}"} for i in range(5)]
+    family = {**score(FAMILY_MISS), "split": "visible", "id": "visible-000"}
+    mixed = autopsy([*oov, family, score(EXPECTED)])
+    assert mixed["classes"]["style_miss"] == 5 and mixed["by_split"]["oov"] == {"style_miss": 5}
+    assert mixed["dominant"] == "family_miss"
+    assert mixed["recommended_action"].startswith(dict(RECOMMENDATIONS)["family_miss"])
+    only = autopsy([*oov, score(EXPECTED)])
+    assert "Only prompts with words train never shows miss (5 of 5" in only["recommended_action"]

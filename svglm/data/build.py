@@ -28,7 +28,15 @@ PROBES = (
 
 
 def _cases(rows: list[Example], n: int, split: str, rng: random.Random) -> list[dict[str, Any]]:
-    picked = rng.sample(range(len(rows)), n)
+    """`n` probe cases from `rows`, spread evenly over the families (round robin), so that
+    every family's rate rests on about as many cases."""
+    by_family: dict[str, list[int]] = {}
+    for j, ex in enumerate(rows):
+        by_family.setdefault(ex.family, []).append(j)
+    queues = [rng.sample(idx, len(idx)) for _, idx in sorted(by_family.items())]
+    picked: list[int] = []
+    while len(picked) < n:
+        picked += [q.pop() for q in queues if q][: n - len(picked)]
     return [
         {
             "id": f"{split}-{i:03d}",

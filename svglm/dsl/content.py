@@ -6,11 +6,13 @@ family module carries a built-in pack sized to the largest counts its knobs allo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from svglm.errors import DSLError
+from svglm.errors import DataError, DSLError
+from svglm.files import load_json
 
 ContentPack = dict[str, Any]
 Text = Field(min_length=1, max_length=200)
@@ -31,6 +33,14 @@ class Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Text
     detail: str = ""
+
+
+def read_pack(path: Path) -> ContentPack:
+    """A user's content pack from a JSON file (checked against a family's schema later)."""
+    pack = load_json(path, DataError)
+    if not isinstance(pack, dict):
+        raise DataError(f"{path}: a content pack is a JSON object, got {type(pack).__name__}")
+    return pack
 
 
 def text_of(value: Any) -> str:

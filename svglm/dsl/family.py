@@ -111,11 +111,17 @@ class DiagramFamily:
         list, a number such as a tree's depth, or 1 for a text that is there, a footer)."""
         return {k.name: _count(pack.get(k.content)) for k in self.knobs if k.content}
 
+    def pack_schema(self) -> dict[str, Any]:
+        """The JSON schema a content pack of this family must satisfy (knob ranges aside)."""
+        schema = self.pack.model_json_schema()
+        schema["title"] = f"{self.name} content pack"
+        return schema
+
     def check_pack(self, pack: Any, source: str = "content") -> ContentPack:
-        """`pack` if it satisfies the family's schema and knob ranges; else a DataError that
-        names the field."""
+        """`pack` with its defaults filled in (a missing subtitle becomes "") if it satisfies
+        the family's schema and knob ranges; else a DataError that names the field."""
         try:
-            self.pack.model_validate(pack)
+            pack = self.pack.model_validate(pack).model_dump()
         except ValidationError as e:
             first = e.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "top level"

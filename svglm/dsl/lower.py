@@ -8,15 +8,19 @@ segments a bracket spans, where a link returns) is read from the topic's pack.
 
 from __future__ import annotations
 
+from svglm.dsl.content import ContentPack
 from svglm.dsl.families import FAMILIES
 from svglm.dsl.schema import Bundle, Component, Scene
 
 
-def lower(bundle: Bundle) -> Scene:
+def lower(bundle: Bundle, pack: ContentPack | None = None) -> Scene:
+    """The scene of a bundle; the structure its content decides (which segments a bracket
+    spans) comes from `pack` (a user's own, of the bundle's counts), else from its topic's."""
     family = FAMILIES[bundle.family]
     knobs = dict(bundle.knobs)
     topic = bundle.topic
-    pack = family.topic(topic).pack if topic else None  # its counts are the bundle's (parsed)
+    if pack is None and topic:
+        pack = family.topic(topic).pack  # its counts are the bundle's (parsed)
     comps = [Component("title", "title"), Component("subtitle", "subtitle")]
     comps += family.lower(bundle.form, knobs, pack)
     if knobs.get("footer"):

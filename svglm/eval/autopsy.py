@@ -34,6 +34,13 @@ RECOMMENDATIONS: tuple[tuple[str, str], ...] = (
 )
 CLASSES = tuple(name for name, _ in RECOMMENDATIONS)
 NO_MISSES = "No misses: the probe contract is met; promote this run."
+# Probe splits that measure a known limit rather than steer: prompts with words train never
+# shows. Their misses are reported, but the recommendation follows the other splits.
+DIAGNOSTIC_SPLITS = ("oov",)
+ONLY_UNSEEN_WORDS = (
+    "Only prompts with words train never shows miss ({n} of {cases} such cases): add phrasings "
+    "with those words to train if users will say them."
+)
 
 
 def classify(case: dict[str, Any], task: Task) -> str | None:
@@ -69,6 +76,13 @@ def recommend(counts: Counter[str]) -> str:
 
 def autopsy(cases: list[dict[str, Any]]) -> dict[str, Any]:
     counts = Counter(c["miss_class"] for c in cases if c["miss_class"])
+    steering = Counter(
+        c["miss_class"] for c in cases if c["miss_class"] and c["split"] not in DIAGNOSTIC_SPLITS
+    )
+    action = recommend(steering)
+    if not steering and counts:
+        diagnostic = [c for c in cases if c["split"] in DIAGNOSTIC_SPLITS]
+        action = ONLY_UNSEEN_WORDS.format(n=sum(counts.values()), cases=len(diagnostic))
     by_split = {
         split: dict(
             Counter(c["miss_class"] for c in cases if c["miss_class"] and c["split"] == split)
@@ -81,7 +95,7 @@ def autopsy(cases: list[dict[str, Any]]) -> dict[str, Any]:
         "cases": len(cases),
         "classes": {k: counts.get(k, 0) for k in CLASSES},
         "by_split": by_split,
-        "dominant": dominant(counts),
-        "recommended_action": recommend(counts),
+        "dominant": dominant(steering),
+        "recommended_action": action,
         "examples": {k: [c["id"] for c in cases if c["miss_class"] == k][:5] for k in counts},
     }

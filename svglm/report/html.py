@@ -24,6 +24,11 @@ _env = Environment(
 )
 
 
+def environment() -> Environment:
+    """The templates' environment (autoescaping on), for every page svglm writes."""
+    return _env
+
+
 def svg_data_uri(svg: str | None) -> str | None:
     if not svg:
         return None

@@ -91,6 +91,23 @@ class Spec:
         return replace(self, knobs=tuple((k, value if k == name else v) for k, v in self.knobs))
 
 
+class Pool:
+    """(combination, topic) entries a split draws its targets from, in shuffled passes, so that
+    every entry comes up as often as any other even in a small split."""
+
+    def __init__(self, entries: list[tuple[tuple[str, ...], str]], rng: random.Random):
+        self.entries, self.rng, self.queue = entries, rng, []
+        self.combos = {combo for combo, _ in entries}
+
+    def draw(self) -> tuple[tuple[str, ...], str]:
+        if not self.queue:
+            self.queue = self.rng.sample(self.entries, len(self.entries))
+        return self.queue.pop()
+
+    def __contains__(self, combo: tuple[str, ...]) -> bool:
+        return combo in self.combos
+
+
 class SceneTask:
     name = "scene"
 
@@ -148,26 +165,37 @@ class SceneTask:
         ]
 
     def holdout(self, rng: random.Random) -> set[tuple[str, ...]]:
+        """The combinations kept out of train: the same share of every family's, so that each
+        family is probed on its own recombinations."""
+        by_family: dict[str, list[tuple[str, ...]]] = {}
+        for combo in self.combos():
+            family = TOPIC_FAMILY[combo[0]].name if self.level == "scene" else combo[0]
+            by_family.setdefault(family, []).append(combo)
         combos = self.combos()
-        n = max(1, round(len(combos) * self.holdout_fraction))
         for _ in range(1000):  # every single value stays in train: only the combination is new
-            held = set(rng.sample(combos, n))
+            held = {
+                c
+                for group in by_family.values()
+                for c in rng.sample(group, max(1, round(len(group) * self.holdout_fraction)))
+            }
             seen = [c for c in combos if c not in held]
             if all({c[i] for c in seen} == {c[i] for c in combos} for i in range(len(combos[0]))):
                 return held
         raise DataError("holdout_fraction too high: some value would vanish from train")
 
+    def pool(self, combos: list[tuple[str, ...]], rng: random.Random) -> Pool:
+        """What a split draws from: each combination with each topic that can carry it."""
+        if self.level == "scene":  # the topic is part of the combination
+            return Pool([(c, c[0]) for c in combos], rng)
+        return Pool([(c, t.name) for c in combos for t in FAMILIES[c[0]].topics], rng)
+
     def combo_of(self, spec: Spec) -> tuple[str, ...]:
         return tuple(str(spec.value(k)) for k in COMBO_KNOBS[self.level])
 
     # -- a random target ----------------------------------------------------------------------
-    def random_spec(self, rng: random.Random, combo: tuple[str, ...]) -> Spec:
-        values = dict(zip(COMBO_KNOBS[self.level], combo, strict=True))
-        if "topic" in values:
-            family = TOPIC_FAMILY[values["topic"]]
-        else:
-            family = FAMILIES[values["family"]]
-            values["topic"] = rng.choice(family.topics).name
+    def random_spec(self, rng: random.Random, combo: tuple[str, ...], topic: str) -> Spec:
+        values = {**dict(zip(COMBO_KNOBS[self.level], combo, strict=True)), "topic": topic}
+        family = TOPIC_FAMILY[topic]
         style = {
             "theme": values["theme"],
             "tone": values.get("tone") or rng.choice(STYLE["tone"]),
@@ -229,12 +257,14 @@ class SceneTask:
         else:
             what = rng.choice(form.phrases)
         style = []
+        # an out-of-vocabulary sentence says its theme or its tone with an unseen synonym
+        unseen = rng.choice(sorted(phrasing.OOV)) if oov else None
         for knob in ("theme", "tone", "background"):
             value = spec.value(knob)
-            if mentioned(value, STYLE[knob][0]):
-                unseen = oov and knob in phrasing.OOV
-                table = phrasing.OOV[knob] if unseen else phrasing.PHRASES[knob]
-                style.append(rng.choice(table[value]))
+            if knob == unseen:
+                style.append(rng.choice(phrasing.OOV[knob][value]))
+            elif mentioned(value, STYLE[knob][0]):
+                style.append(rng.choice(phrasing.PHRASES[knob][value]))
         for knob in family.knobs:
             said = knob.phrases_for(spec.value(knob.name))
             if not knob.content and said and mentioned(spec.value(knob.name), knob.default):
@@ -270,12 +300,12 @@ class SceneTask:
         self,
         rng: random.Random,
         surface: str,
-        pool: list[tuple[str, ...]],
+        pool: Pool,
         templates: list[int],
         held: str = "",
     ) -> list[Example]:
         """One row (two for a pair) of `surface` whose targets come from `pool`."""
-        spec = self.random_spec(rng, rng.choice(pool))
+        spec = self.random_spec(rng, *pool.draw())
         if surface in ("anchor", "explicit", "routebook"):
             return [
                 self.example(
@@ -294,7 +324,7 @@ class SceneTask:
         self,
         rng: random.Random,
         spec: Spec,
-        pool: list[tuple[str, ...]],
+        pool: Pool,
         templates: list[int],
         held: str,
     ) -> list[Example]:
@@ -346,7 +376,7 @@ class SceneTask:
         self,
         rng: random.Random,
         spec: Spec,
-        pool: list[tuple[str, ...]],
+        pool: Pool,
         templates: list[int],
         held: str,
     ) -> list[Example]:
@@ -376,7 +406,7 @@ class SceneTask:
 
         def split(
             n: int,
-            pool: list,
+            pool: Pool,
             templates: list[int],
             surfaces: list[str] | None = None,
             held_kind: str = "",
@@ -400,12 +430,15 @@ class SceneTask:
                 rows += fresh
             return rows
 
-        splits = {name: split(sizes[name], seen, train_tpl) for name in ("train", "dev", "test")}
+        seen_pool, held_pool = self.pool(seen, rng), self.pool(sorted(held), rng)
+        splits = {
+            name: split(sizes[name], seen_pool, train_tpl) for name in ("train", "dev", "test")
+        }
         natural = [s for s in ("natural", "pair") if s in self.surfaces] or ["natural"]
         splits["holdout"] = (
-            split(sizes["holdout"], sorted(held), train_tpl, held_kind="combo")
-            + split(sizes.get("templates", 0), seen, held_tpl, natural, "template")
-            + split(sizes.get("oov", 0), seen, train_tpl, ["natural"], "oov")
+            split(sizes["holdout"], held_pool, train_tpl, held_kind="combo")
+            + split(sizes.get("templates", 0), seen_pool, held_tpl, natural, "template")
+            + split(sizes.get("oov", 0), seen_pool, train_tpl, ["natural"], "oov")
         )
         content = {
             "families": {f: FAMILIES[f].content for f in self.families},

@@ -12,6 +12,7 @@ import pkgutil
 from collections import Counter
 
 from svglm.dsl.family import DiagramFamily
+from svglm.errors import DSLError
 
 
 def register(found: list[tuple[str, DiagramFamily]]) -> dict[str, DiagramFamily]:
@@ -36,3 +37,10 @@ FAMILIES: dict[str, DiagramFamily] = register(
         for info in pkgutil.iter_modules(__path__)
     ]
 )
+
+
+def family_named(name: str) -> DiagramFamily:
+    """The family of that name, or a DSLError listing the families there are."""
+    if name not in FAMILIES:
+        raise DSLError(f"unknown diagram family {name!r} (known: {', '.join(FAMILIES)})")
+    return FAMILIES[name]

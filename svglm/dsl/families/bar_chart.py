@@ -31,9 +31,9 @@ class Bar(Item):
 
 class Pack(PackModel):
     bars: list[Bar]
-    unit: str = ""  # appended to every value label: "%", " ms", " GB"
-    axis: str = ""  # the axis title, e.g. "Requests per second"
-    trend: str = "trend"  # the trend line's legend
+    unit: str = Field("", description='appended to every value label: "%", " ms", " GB"')
+    axis: str = Field("", description='the axis title, e.g. "Requests per second"')
+    trend: str = Field("trend", description="the trend line's legend")
 
 
 # -- lowering -----------------------------------------------------------------------------------
@@ -366,8 +366,8 @@ FAMILY = DiagramFamily(
             "order",
             values=("mixed", "ascending", "descending"),
             phrases=(
-                ("ascending", ("sorted ascending", "smallest first")),
-                ("descending", ("sorted descending", "largest first")),
+                ("ascending", ("ascending order", "the smallest bar first")),
+                ("descending", ("descending order", "the largest bar first")),
             ),
         ),
         Knob("axis", 0, 1, phrases=((1, ("an axis with gridlines", "gridlines")),)),

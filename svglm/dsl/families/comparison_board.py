@@ -28,13 +28,15 @@ LABEL_SHARE = 0.3  # the criteria column's share of the grid's width
 class Verdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Text
-    winner: int = Field(ge=0)  # the option it picks, an index into columns
+    winner: int = Field(ge=0, description="the option it picks: an index into columns")
 
 
 class Pack(PackModel):
-    columns: list[Item]  # the options compared
+    columns: list[Item] = Field(description="the options compared")
     criteria: list[Item]
-    scores: list[list[int]]  # one row per criterion, one score (0..3) per column
+    scores: list[list[int]] = Field(
+        description=f"one row per criterion, one score (0..{TOP_SCORE}) per column"
+    )
     verdict: Verdict | None = None
 
     @model_validator(mode="after")

@@ -29,14 +29,16 @@ Outcome = Literal["good", "bad", "neutral"]
 
 # -- content ------------------------------------------------------------------------------------
 class Node(Item):
-    outcome: Outcome | None = None  # a leaf's kind; questions leave it out
+    outcome: Outcome | None = Field(None, description="a leaf's kind; questions leave it out")
 
 
 class Pack(PackModel):
     depth: int = Field(ge=1)
     branching: int = Field(ge=2)
-    nodes: list[Node]  # breadth-first: the root, its answers' nodes, theirs, ...
-    branches: list[str]  # the answer on the branch into node k+1
+    nodes: list[Node] = Field(
+        description="breadth-first: the root, the nodes its answers lead to, theirs, ..."
+    )
+    branches: list[str] = Field(description="the answer on the branch into node k+1")
 
     @model_validator(mode="after")
     def _complete_tree(self) -> Pack:

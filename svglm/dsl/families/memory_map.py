@@ -27,7 +27,7 @@ MIN_REGION_W = 104.0
 
 # -- content ------------------------------------------------------------------------------------
 class Segment(Item):
-    size: float = Field(1.0, gt=0)  # its share of the whole: typed_regions sizes by it
+    size: float = Field(1.0, gt=0, description="its share of the whole (typed_regions)")
 
 
 class Bracket(BaseModel):

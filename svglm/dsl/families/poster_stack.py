@@ -29,7 +29,7 @@ class Bar(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Text
     value: float = Field(ge=0)
-    display: str = ""  # how the value reads, e.g. "2.4x"; default: the number itself
+    display: str = Field("", description='how the value reads, e.g. "2.4x"; default the number')
 
 
 class Pack(PackModel):

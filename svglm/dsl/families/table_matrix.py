@@ -36,7 +36,7 @@ class Highlight(BaseModel):
 
 
 class Pack(PackModel):
-    corner: str = ""  # the header over the row labels
+    corner: str = Field("", description="the header over the row labels")
     columns: list[str]
     rows: list[Row]
     highlight: Highlight = Highlight(row=0, column=0)
