@@ -106,3 +106,21 @@ def test_hostile_model_output_cannot_become_markup(tiny_run, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert base64.b64encode(evil.encode()).decode() in html  # only inside an image data URI
     assert "default-src 'none'" in html  # and the page forbids scripts outright
+
+
+def test_each_held_out_kind_is_shown_per_family_and_surface_as_the_probe_measured(tiny_run):
+    probe = read_json(tiny_run.probe_report)
+    doc = page(tiny_run)
+    for key in ("families", "surfaces"):
+        table = doc.get_element_by_id(f"split-{key}")
+        rows = table.findall("tr")
+        splits = [th.text_content() for th in rows[0].findall("th")[1:]]
+        assert (
+            splits == sorted(probe["by_split"]) == sorted(["visible", "hidden", "templates", "oov"])
+        )
+        for tr in rows[1:]:
+            name = tr.find("th").text_content()
+            for split, td in zip(splits, tr.findall("td"), strict=True):
+                rate = probe["by_split"][split][key].get(name)
+                want = "" if rate is None else f"{rate['exact']} ({rate['n']})"
+                assert td.text_content() == want
