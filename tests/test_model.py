@@ -1,12 +1,12 @@
 """The decoder, for every architecture: KV-cached decoding equals the full forward, packed rows
-equal each row run on its own, and the chunked delta rule equals its token recurrence."""
+equal each row run on its own, and the chunked delta rule equals its token recurrence. (The
+sampler built on the cache is tested in test_sampler.py.)"""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from svglm.infer.generate import greedy
 from svglm.model.config import ARCHITECTURES, architecture_config
 from svglm.model.transformer import Decoder, KVCache, chunked_delta_rule, recurrent_delta_rule
 
@@ -46,6 +46,26 @@ def test_packed_rows_equal_rows_alone(architecture):
     out = model(packed, positions=positions, doc_ids=doc_ids)
     torch.testing.assert_close(out[:, :9], model(a), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(out[:, 9:], model(b), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_a_left_padded_row_decodes_as_if_alone(architecture):
+    """What the sampler does with prompts of different lengths: padding is a row of its own,
+    in the prefill and in every cached step after it."""
+    model = tiny(architecture)
+    row = torch.randint(1, 97, (1, 8))
+    pad = 5
+    padded = torch.cat([torch.zeros(1, pad, dtype=torch.long), row[:, :2]], 1)
+    doc_ids = torch.tensor([[0] * pad + [1] * 2])
+    positions = torch.tensor([[0] * pad + [0, 1]])
+    cache = KVCache(model.cfg, 1, 16, row.device, torch.float32)
+    steps = [model(padded, positions=positions, doc_ids=doc_ids, cache=cache)[:, pad:]]
+    for t in range(2, 8):
+        doc_ids = torch.cat([doc_ids, torch.ones(1, 1, dtype=torch.long)], 1)
+        steps.append(
+            model(row[:, t : t + 1], positions=torch.tensor([[t]]), doc_ids=doc_ids, cache=cache)
+        )
+    torch.testing.assert_close(torch.cat(steps, 1), model(row), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -103,31 +123,6 @@ def test_layer_patterns_match_the_reference_configs(architecture, model_type, n)
     )
     reference = AutoConfig.for_model(model_type, num_hidden_layers=n).layer_types
     assert [HF_LAYER_TYPE[t] for t in ours.types] == reference
-
-
-def test_batched_greedy_equals_one_prompt_at_a_time():
-    model = tiny("qwen3")
-    prompts = [[1, 5, 9], [1, 7, 7, 3], [1, 2, 3], [1, 50, 60, 70]]
-    together = greedy(model, prompts, max_tokens=12, eos_id=96, batch_size=4)
-    alone = [greedy(model, [p], max_tokens=12, eos_id=96)[0] for p in prompts]
-    assert [g.ids for g in together] == [g.ids for g in alone]
-    # the reference: argmax over the full (uncached) forward, token by token
-    for p, g in zip(prompts, together, strict=True):
-        seq = list(p)
-        for _ in range(len(g.ids)):
-            seq.append(int(model(torch.tensor([seq]))[0, -1].argmax()))
-        assert seq[len(p) :] == g.ids
-
-
-def test_generation_stops_on_eos_and_close_per_row():
-    model = tiny("llama")
-    free = greedy(model, [[1, 4]], max_tokens=10, eos_id=96)[0]
-    assert free.stop == "budget" and len(free.ids) == 10
-    close = free.ids[3]
-    stopped = greedy(model, [[1, 4]], max_tokens=10, eos_id=96, close_id=close)[0]
-    assert stopped.stop == "close" and stopped.ids == free.ids[: free.ids.index(close) + 1]
-    eos = greedy(model, [[1, 4]], max_tokens=10, eos_id=free.ids[2])[0]
-    assert eos.stop == "eos" and eos.ids == free.ids[: free.ids.index(free.ids[2])]
 
 
 def test_chunked_delta_rule_equals_the_token_recurrence():

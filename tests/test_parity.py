@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from svglm.infer.generate import greedy
+from svglm.infer.sampler import Sampling, sample
 from svglm.model.config import ARCHITECTURES, architecture_config
 from svglm.model.hf import export_state, hf_config_dict, to_hf_name
 from svglm.model.transformer import Decoder
@@ -90,7 +90,7 @@ def test_greedy_decoding_with_kv_cache_matches_transformers(architecture):
     ours.eval()
     ref.eval()
     prompt = batch(2, B=1, T=8)
-    mine = greedy(ours, prompt.tolist(), max_tokens=32, eos_id=-1)[0]
+    mine = sample(ours, prompt.tolist(), Sampling(max_tokens=32), eos_id=-1)[0]
     theirs = ref.generate(
         prompt,
         max_new_tokens=32,

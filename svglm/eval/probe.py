@@ -16,7 +16,7 @@ from svglm.errors import DSLError
 from svglm.eval.autopsy import autopsy, classify
 from svglm.eval.render import is_renderable, is_valid_svg
 from svglm.files import atomic_write_json, atomic_write_text
-from svglm.infer.generate import greedy
+from svglm.infer.sampler import Sampling, sample
 from svglm.runs import RunDir
 from svglm.tasks import task_for
 from svglm.tasks.base import Task
@@ -142,11 +142,12 @@ def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     model, tok = load_trained(run, cfg, device)
     close_id = tok.encode(" " + task.closer)[0] if cfg.probe.stop_at_close else None
     with autocast(device, precision):
-        gens = greedy(
+        gens = sample(
             model,
             [tok.encode_prompt(c["prompt"]) for c in contract],
-            cfg.probe.max_tokens,
+            Sampling(max_tokens=cfg.probe.max_tokens),
             tok.eos_id,
+            tok.pad_id,
             close_id,
             cfg.probe.batch_size,
         )

@@ -74,6 +74,13 @@ class KVCache:
             self.state.append(None)
         self.pos = 0
 
+    def keep(self, rows: torch.Tensor) -> None:
+        """Drop every batch row not in `rows` (finished sequences stop costing compute)."""
+        for store in (self.k, self.v, self.conv, self.state):
+            for i, t in enumerate(store):
+                if t is not None:
+                    store[i] = t.index_select(0, rows)
+
     def update(
         self, layer: int, k: torch.Tensor, v: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -165,10 +172,10 @@ class GatedDeltaNet(nn.Module):
         B, T, E = x.shape
         past = cache.conv[self.layer] if cache is not None else None  # last K-1 inputs
         full = torch.cat([past if past is not None else x.new_zeros(B, K - 1, E), x], dim=1)
-        if cache is not None:
-            cache.conv[self.layer] = full[:, -(K - 1) :].detach().clone()
         weight = self.conv1d.weight  # (E, 1, K)
         if not new_row[:, 1:].any():  # one row throughout: a plain causal conv
+            if cache is not None:
+                cache.conv[self.layer] = full[:, -(K - 1) :].detach().clone()
             if past is None:  # the reference's form: zero padding, keep the first T outputs
                 out = F.conv1d(x.transpose(1, 2), weight, padding=K - 1, groups=E)[..., :T]
             else:
@@ -177,6 +184,9 @@ class GatedDeltaNet(nn.Module):
         # tap j of token t (input t-K+1+j) counts only if it lies in the same packed row
         since = torch.cumsum(new_row.long(), dim=1)  # row counter per position
         since = torch.cat([since.new_zeros(B, K - 1), since], dim=1)
+        if cache is not None:  # the inputs decoding continues from: the last row's only
+            last_row = (since[:, -(K - 1) :] == since[:, -1:]).unsqueeze(-1)
+            cache.conv[self.layer] = (full[:, -(K - 1) :] * last_row).detach().clone()
         out = x.new_zeros(B, T, E)
         for j in range(K):
             same = (since[:, j : j + T] == since[:, K - 1 :]).unsqueeze(-1)
@@ -343,13 +353,14 @@ class Decoder(nn.Module):
     def _masks(
         self, T: int, start: int, doc_ids: torch.Tensor | None, device: torch.device
     ) -> dict[str, torch.Tensor | None]:
-        """Boolean attention masks (B or 1, 1, T, S) per layer kind; None = plain causal."""
+        """Boolean attention masks (B or 1, 1, T, S) per layer kind; None = plain causal.
+        doc_ids (B, S) covers every key, cached ones included; queries are its last T."""
         S = start + T
         q = torch.arange(start, S, device=device)[:, None]
         k = torch.arange(S, device=device)[None, :]
         allowed = k <= q
-        if doc_ids is not None:  # packed rows attend only inside themselves
-            allowed = allowed & (doc_ids[:, :, None] == doc_ids[:, None, :])
+        if doc_ids is not None:  # packed rows (or a row and its padding) stay apart
+            allowed = allowed & (doc_ids[:, start:, None] == doc_ids[:, None, :])
         full = allowed[:, None] if doc_ids is not None else None
         masks: dict[str, torch.Tensor | None] = {"full": full}
         if "sliding" in self.cfg.types:
@@ -367,7 +378,8 @@ class Decoder(nn.Module):
         """idx (B, T) -> logits (B, T, V).
 
         positions: (B, T) RoPE positions; default counts from the cache position.
-        doc_ids:   (B, T) packed-row ids; attention and linear state stay inside a row.
+        doc_ids:   (B, start + T) row ids of the cached and the new positions: attention and
+                   linear state stay inside a row (packed rows, or a row after its padding).
         cache:     a KVCache to read and extend; its `pos` advances by T.
         """
         cfg = self.cfg
