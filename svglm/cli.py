@@ -6,6 +6,7 @@ printed as one line with exit code 2; anything else is a bug and keeps its trace
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -25,14 +26,20 @@ from svglm.doctor import doctor as run_doctor
 from svglm.dsl.compiler import compile_text
 from svglm.dsl.content import read_pack
 from svglm.dsl.families import family_named
-from svglm.errors import DataError, SvglmError
+from svglm.errors import ArtifactError, ConfigError, DataError, SvglmError
+from svglm.eval.autopsy import autopsy, compare
+from svglm.eval.probe import read_prompt_set, run_probe
 from svglm.eval.render import render_png
 from svglm.export import default_target, export_run
 from svglm.files import atomic_write_bytes, atomic_write_text
+from svglm.infer.generate import Drawer
+from svglm.infer.sampler import Sampling
+from svglm.names import check_name
 from svglm.pipeline import STEPS, run_steps
+from svglm.repair import before_after, make_repair_run
 from svglm.report.gallery import build_gallery
-from svglm.runs import RunDir, home, list_runs
-from svglm.tasks import TASKS, get_task
+from svglm.runs import ProbeFiles, RunDir, home, list_runs
+from svglm.tasks import TASKS, get_task, task_for
 from svglm.train.architecture import start_from_base
 from svglm.train.checkpoint import promote as promote_checkpoint
 
@@ -206,8 +213,121 @@ def promote(
     console.print(f"promoted {chosen}")
 
 
-_step_command("probe", "Decode the probe contract; write the report and autopsy.")
+@app.command(cls=_PlainCommand)
+def probe(
+    name: RunName,
+    prompts: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help='Probe your own set instead: JSON lines of {"prompt": ..., "expected": ...}.',
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Write the report, cases and autopsy here; the run's probe/ stays as it is. "
+            "Default with --prompts: RUN/probe/prompts/FILE-STEM.",
+        ),
+    ] = None,
+    constrained: Annotated[
+        bool | None,
+        typer.Option(
+            "--constrained/--free-only",
+            help="With --prompts or --out: also decode under the task's grammar, or not "
+            "(default: the run's probe.constrained).",
+        ),
+    ] = None,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Decode the probe contract; write the report and autopsy.
+
+    Greedy decoding, so the same checkpoint gives the same results. Free decoding is the
+    contract; decoding under the task's grammar is reported beside it. Stale upstream steps
+    run first."""
+    run = _existing(name)
+    if prompts is None and out is None:
+        if constrained is not None:
+            fail(
+                "--constrained/--free-only go with --prompts or --out; the run's own probe "
+                "follows probe.constrained in run.yaml"
+            )
+        _execute(run, ("probe",), force, quiet)
+        return
+    _execute(run, ("train",), False, quiet)  # a custom probe needs the trained model
+    with user_errors(), run.lock():
+        cfg = run.config()
+        cases = read_prompt_set(prompts, task_for(cfg)) if prompts is not None else None
+        if out is None:
+            out = run.probe / "prompts" / check_name(prompts.stem, "a prompt file's name")
+        report = run_probe(run, cfg, cases, ProbeFiles(out), constrained)
+    for split, r in report["splits"].items():
+        side = report.get("constrained", {}).get("splits", {}).get(split)
+        extra = f", constrained exact {side['exact']:.3f} valid {side['valid']:.3f}" if side else ""
+        console.print(f"{split}: n {r['n']}, exact {r['exact']:.3f}, valid {r['valid']:.3f}{extra}")
+    console.print(f"probe: {ProbeFiles(out).report.resolve()}")
+
+
 _step_command("report", "Write report.html and refresh the hub over all runs.")
+
+
+def _probe_cases(run: RunDir, constrained: bool) -> list[dict]:
+    path = run.probe_files.cases_constrained if constrained else run.probe_cases
+    if not path.is_file():
+        what = "a constrained probe" if constrained else "a probe"
+        raise ArtifactError(f"{run.name} has no {what} yet: run `svglm probe {run.name}`")
+    try:
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ArtifactError(
+            f"{path}: not JSON lines; run `svglm probe {run.name} --force`"
+        ) from None
+
+
+@app.command("autopsy", cls=_PlainCommand)
+def autopsy_cmd(
+    name: RunName,
+    against: Annotated[
+        str | None,
+        typer.Option(metavar="OTHER", help="Compare with this run's probe (matched by case id)."),
+    ] = None,
+    constrained: Annotated[
+        bool, typer.Option("--constrained", help="The misses of constrained decoding.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Why the probe missed, and what to do next.
+
+    Counts per miss class, family and form, two examples per class, and the classes ranked
+    with their actions (held-out words aside). With --against OTHER: which of OTHER's misses
+    this run fixed, which it kept and which are new."""
+    run = _existing(name)
+    other = _existing(against) if against else None
+    with user_errors():
+        cases = _probe_cases(run, constrained)
+        result = autopsy(cases)
+        if other is not None:
+            result["against"] = {
+                "run": other.name,
+                **compare(_probe_cases(other, constrained), cases),
+            }
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    console.print(f"{run.name}: {result['misses']} misses in {result['cases']} cases")
+    for r in result["ranked"]:
+        console.print(f"  {r['misses']:4d} {r['class']:<18} {r['action']}")
+    for family, classes in result["by_family"].items():
+        console.print(f"  {family}: " + ", ".join(f"{k} {v}" for k, v in classes.items()))
+    console.print(f"next: {result['recommended_action']}")
+    if other is not None:
+        cmp = result["against"]
+        console.print(f"against {other.name} ({cmp['cases']} shared cases):")
+        for key in ("fixed", "new", "remain"):
+            detail = ", ".join(f"{k} {v}" for k, v in cmp[key]["by_class"].items())
+            console.print(f"  {key}: {cmp[key]['n']}" + (f" ({detail})" if detail else ""))
 
 
 @app.command("run", cls=_PlainCommand)
@@ -244,6 +364,184 @@ def demo(quiet: Quiet = False) -> None:
     console.print(f"report: {run.report.resolve()}")
 
 
+MaxTokens = Annotated[
+    int, typer.Option("--max-tokens", metavar="N", help="Token budget per output.")
+]
+Temperature = Annotated[
+    float, typer.Option(metavar="T", help="0 is greedy; higher samples more freely.")
+]
+TopK = Annotated[int, typer.Option("--top-k", metavar="K", help="Sample from the K best (0: all).")]
+TopP = Annotated[float, typer.Option("--top-p", metavar="P", help="Nucleus mass (1: all).")]
+Seed = Annotated[int, typer.Option(metavar="S", help="Seed of the sampler.")]
+Constrained = Annotated[
+    bool,
+    typer.Option(
+        "--constrained",
+        help="Decode under the task's grammar: every output is a block that parses.",
+    ),
+]
+ContentOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--content",
+        metavar="PACK.json",
+        help="Draw with your own content pack (see `svglm dsl --pack FAMILY`).",
+    ),
+]
+
+
+def _drawer(name: str, constrained: bool) -> Drawer:
+    run = _existing(name)
+    with user_errors():
+        return Drawer(run, constrained)
+
+
+@app.command(cls=_PlainCommand)
+def generate(
+    name: RunName,
+    prompt: Annotated[
+        str, typer.Argument(metavar="PROMPT", help="Atoms, or a sentence if the run learned them.")
+    ],
+    content: ContentOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="OUT.svg", help="Write the picture (with --n, OUT-1.svg ...)."
+        ),
+    ] = None,
+    png: Annotated[bool, typer.Option("--png", help="Also write a PNG beside each SVG.")] = False,
+    n: Annotated[int, typer.Option("--n", metavar="K", help="How many drawings.")] = 1,
+    temperature: Temperature = 0.0,
+    top_k: TopK = 0,
+    top_p: TopP = 1.0,
+    seed: Seed = 0,
+    max_tokens: MaxTokens = 256,
+    constrained: Constrained = False,
+) -> None:
+    """Turn a prompt into a picture with a trained run.
+
+    Prints the DSL the model wrote; with --out writes the compiled SVG (and a PNG). With
+    --n K and a temperature above 0, K different drawings."""
+    if png and out is None:
+        fail("--png writes next to the SVG; give --out OUT.svg")
+    if n < 1:
+        fail("--n must be at least 1")
+    with user_errors():
+        sampling = Sampling(max_tokens, temperature, top_k, top_p, seed=seed)
+        pack = read_pack(content) if content is not None else None
+    drawer = _drawer(name, constrained)
+    with user_errors():
+        drawings = drawer.draw([prompt] * n, sampling, pack, str(content))
+    for i, d in enumerate(drawings, 1):
+        typer.echo(d.dsl or d.raw)
+        if d.error:
+            typer.echo(f"svglm: drawing {i}: {d.error}", err=True)
+            continue
+        if out is not None:
+            path = out if n == 1 else out.with_name(f"{out.stem}-{i}{out.suffix}")
+            with user_errors():
+                _write_picture(path, d.svg, png)
+    if all(d.error for d in drawings):
+        raise typer.Exit(1)
+
+
+def _write_picture(path: Path, svg: str, png: bool) -> None:
+    try:
+        atomic_write_text(path, svg)
+        if png:
+            atomic_write_bytes(path.with_suffix(".png"), render_png(svg))
+    except OSError as e:
+        raise DataError(f"cannot write {path}: {e.strerror or e}") from None
+    console.print(f"wrote {path}" + (f" and {path.with_suffix('.png')}" if png else ""))
+
+
+@app.command(cls=_PlainCommand)
+def chat(
+    name: RunName,
+    content: ContentOption = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Where the pictures go.")
+    ] = Path("drawings"),
+    temperature: Temperature = 0.0,
+    seed: Seed = 0,
+    constrained: Constrained = False,
+) -> None:
+    """Type prompts, get pictures, one after another.
+
+    Each answer prints the DSL and writes DIR/NNN.svg and .png. An empty line or Ctrl-D ends."""
+    drawer = _drawer(name, constrained)
+    with user_errors():
+        pack = read_pack(content) if content is not None else None
+    typer.echo(f"svglm chat with {name}: a prompt per line, an empty line ends")
+    for i in itertools.count(1):
+        try:
+            prompt = input("> ").strip()
+        except EOFError:
+            break
+        if not prompt:
+            break
+        with user_errors():
+            d = drawer.draw([prompt], Sampling(256, temperature, seed=seed + i), pack)[0]
+        typer.echo(d.dsl or d.raw)
+        if d.error:
+            typer.echo(f"  no picture: {d.error}")
+            continue
+        with user_errors():
+            _write_picture(out / f"{i:03d}.svg", d.svg, True)
+
+
+@app.command(cls=_PlainCommand)
+def repair(
+    name: RunName,
+    child: Annotated[
+        str | None, typer.Option("--as", metavar="NEW", help="The repair run's name.")
+    ] = None,
+    rows: Annotated[int, typer.Option(metavar="N", help="Rows in the repair slice.")] = 4000,
+    tokens: Annotated[
+        int | None,
+        typer.Option(
+            metavar="T",
+            help="Token budget of the repair stage (default: half the largest stage's).",
+        ),
+    ] = None,
+    dev: Annotated[int, typer.Option(metavar="K", help="Dev rows to diagnose on.")] = 256,
+    quiet: Quiet = False,
+) -> None:
+    """Retrain on what a run misses, and compare the probes.
+
+    Diagnoses on the dev split (never the held-out probe splits), creates NAME-repair from
+    NAME's serving weights with more rows of the missed families and surfaces mixed into the
+    original train split, runs it, and compares the two probes."""
+    parent = _existing(name)
+    with user_errors():
+        target = RunDir.named(child or f"{name}-repair")
+        if target.exists():
+            raise ConfigError(f"run {target.name!r} exists; name another with --as")
+    _execute(parent, ("probe",), False, quiet)  # the parent must be trained and probed
+    with user_errors(), parent.lock():
+        diagnosis = make_repair_run(parent, target, rows, tokens, dev, console.print)
+    if not diagnosis["families"]:
+        console.print(f"nothing to repair: no misses on {diagnosis['cases']} dev rows")
+        return
+    console.print(
+        f"dev misses: {diagnosis['autopsy']['misses']} of {diagnosis['cases']} "
+        f"({', '.join(f'{k} {v}' for k, v in diagnosis['families'].items())}); "
+        f"created {target.config_path}"
+    )
+    _execute(target, STEPS, False, quiet)
+    with user_errors():
+        result = before_after(parent, target)
+    for split, r in result["splits"].items():
+        console.print(f"{split}: exact {r['before']:.3f} -> {r['after']:.3f}")
+    for family, r in result["hidden_families"].items():
+        console.print(f"  hidden {family}: {r['before']:.3f} -> {r['after']:.3f}")
+    m = result["misses"]
+    console.print(
+        f"misses fixed {m['fixed']['n']}, new {m['new']['n']}, kept {m['remain']['n']}; "
+        f"report: {target.report.resolve()}"
+    )
+
+
 @app.command(cls=_PlainCommand)
 def export(
     name: RunName,
@@ -262,7 +560,7 @@ def export(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing export.")] = False,
 ) -> None:
-    """Export the trained model and tokenizer (Hugging Face or GGUF)."""
+    """Export the model, tokenizer, content, grammar and a model card."""
     run = _existing(name)
     with user_errors(), run.lock():
         path = export_run(run, fmt, out or default_target(run, fmt), force)

@@ -80,6 +80,15 @@ class TaskConfig(Strict):
         return families
 
 
+class RepairSlice(Strict):
+    """Rows added to train by `svglm repair`: more of what the dev split showed the model
+    missing, drawn like train rows (never from held-out combinations, templates or words)."""
+
+    families: list[str] = Field(min_length=1, description="families the dev misses were in")
+    surfaces: list[str] = Field(min_length=1, description="prompt surfaces they were asked in")
+    rows: int = Field(gt=0, le=BIG, description="how many rows to add")
+
+
 class DataConfig(Strict):
     train: int = Field(20000, gt=0, le=BIG, description="rows in the train split")
     dev: int = Field(400, gt=0, le=BIG)
@@ -101,6 +110,7 @@ class DataConfig(Strict):
     min_pair_coverage: int = Field(
         3, ge=0, le=BIG, description="QC: each pair of key values needs this many train rows"
     )
+    repair: RepairSlice | None = Field(None, description="set by `svglm repair`")
 
     @model_validator(mode="after")
     def _probe_fits(self) -> DataConfig:
@@ -252,6 +262,11 @@ class ProbeConfig(Strict):
         False,
         description="stop at the closing atom, not only at <|eos|>; "
         "off by default so that dirty tails are measured",
+    )
+    constrained: bool = Field(
+        True,
+        description="also decode under the task's grammar (needs llguidance) and report both "
+        "side by side; free decoding stays the contract",
     )
 
 

@@ -40,6 +40,17 @@ def registry_path(root: Path) -> Path:
     return root / "registry.sqlite"
 
 
+class ProbeFiles:
+    """What a probe writes, in the run's probe/ folder or in a folder of the user's (--out)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.report = root / "probe_report.json"
+        self.cases = root / "cases.jsonl"  # free (unconstrained) decoding: the contract
+        self.cases_constrained = root / "cases_constrained.jsonl"
+        self.autopsy = root / "autopsy.json"
+
+
 def digest(*parts: Any) -> str:
     """A stable fingerprint of JSON-able parts."""
     blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
@@ -80,9 +91,10 @@ class RunDir:
         self.train_summary = root / "train_summary.json"
         # probe and report
         self.probe = root / "probe"
-        self.probe_report = self.probe / "probe_report.json"
-        self.probe_cases = self.probe / "cases.jsonl"
-        self.autopsy = self.probe / "autopsy.json"
+        self.probe_files = ProbeFiles(self.probe)
+        self.probe_report = self.probe_files.report
+        self.probe_cases = self.probe_files.cases
+        self.autopsy = self.probe_files.autopsy
         self.report = root / "report.html"
         # inputs and outputs beside the steps
         self.base = root / "base"  # a pretrained checkpoint copied in by `svglm init --from-*`

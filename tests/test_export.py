@@ -4,6 +4,8 @@ RoPE layout) and that svglm reads back with identical logits and tokenization.""
 
 from __future__ import annotations
 
+import json
+
 import gguf
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from svglm.data.build import read_rows
 from svglm.errors import ExportError
+from svglm.infer.grammar import bind_atoms
 from svglm.model.config import ARCHITECTURES, architecture_config
 from svglm.model.gguf_io import export_gguf, load_gguf_model, read_gguf
 from svglm.model.hf import import_state, load_hf_dir, save_hf_dir
@@ -231,3 +234,49 @@ def test_gguf_gemma3_norms_are_stored_as_one_plus_weight(tiny_run, tmp_path):
     model, _, _, tensors = gguf_file(tiny_run, tmp_path, "gemma3")
     w = model.layers[0].attn_norm.weight.detach()
     assert torch.allclose(file_tensor(tensors["blk.0.attn_norm.weight"]), 1 + w)
+
+
+def test_an_hf_export_draws_on_its_own_with_its_grammar_content_and_card(tiny_run, tmp_path):
+    """Only the export folder, transformers and llguidance: grammar-masked greedy decoding of
+    a prompt gives a block that svglm compiles with the exported content into a picture."""
+    import llguidance
+    import llguidance.hf
+    import llguidance.numpy as lln
+
+    from svglm.dsl.compiler import compile_scene
+    from svglm.dsl.scene import parse_scene
+    from svglm.eval.render import is_renderable
+    from svglm.export import export_run
+    from svglm.tasks import task_for
+
+    out = export_run(tiny_run, "hf", tmp_path / "hf")
+    card = (out / "README.md").read_text()
+    probe = json.loads(tiny_run.probe_report.read_text())
+    for split, r in probe["splits"].items():
+        assert f"| {split} | {r['n']} | {r['exact']:.3f} | {r['valid']:.3f} |" in card
+    content = json.loads((out / "content.json").read_text())
+    hf = AutoModelForCausalLM.from_pretrained(out).eval()
+    hf_tok = AutoTokenizer.from_pretrained(out)
+    lltok = llguidance.hf.from_tokenizer(hf_tok, n_vocab=hf.config.vocab_size)
+    lark = bind_atoms(
+        (out / "grammar.lark").read_text(), lambda t: hf_tok.encode(t, add_special_tokens=False)
+    )
+    matcher = llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(lark), log_level=0)
+    ids = hf_tok(
+        "<|bos|> [task:scene] draw the weekly signups [OUT]", add_special_tokens=False
+    ).input_ids
+    mask = lln.allocate_token_bitmask(1, hf.config.vocab_size)
+    for _ in range(40):
+        lln.fill_next_token_bitmask(matcher, mask)
+        with torch.no_grad():
+            logits = hf(input_ids=torch.tensor([ids])).logits[0, -1]
+        allowed = np.unpackbits(mask.view(np.uint8), bitorder="little")[: logits.shape[0]]
+        token = int(logits.masked_fill(torch.from_numpy(allowed == 0), float("-inf")).argmax())
+        assert matcher.consume_token(token)
+        if token == hf_tok.eos_token_id:
+            break
+        ids.append(token)
+    text = hf_tok.decode(ids).split("[OUT]")[1].strip()
+    task = task_for(tiny_run.config())
+    scene = parse_scene(task.materialize(task.canonical(text)))
+    assert is_renderable(compile_scene(scene, content["topics"][scene.topic]))

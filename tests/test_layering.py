@@ -27,7 +27,17 @@ STEPS = [
     ("probe", ["svglm.infer", "svglm.eval"]),
     ("report", ["svglm.report"]),
     # drivers may import anything
-    ("driver", ["svglm.pipeline", "svglm.export", "svglm.doctor", "svglm.cli", "svglm.__main__"]),
+    (
+        "driver",
+        [
+            "svglm.pipeline",
+            "svglm.export",
+            "svglm.repair",
+            "svglm.doctor",
+            "svglm.cli",
+            "svglm.__main__",
+        ],
+    ),
 ]
 # Every other module is the foundation the steps stand on: dsl, tasks, model, config, runs...
 MODEL_MAY_NOT_IMPORT = ["svglm.dsl", "svglm.runs", "svglm.tokenizer", "svglm.config"]

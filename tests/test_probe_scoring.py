@@ -9,7 +9,7 @@ from svglm.dsl.bundle import parse_bundle
 from svglm.dsl.families import FAMILIES
 from svglm.dsl.lower import lower
 from svglm.dsl.scene import print_scene
-from svglm.eval.autopsy import CLASSES, NO_MISSES, RECOMMENDATIONS, autopsy
+from svglm.eval.autopsy import CLASSES, NO_MISSES, RECOMMENDATIONS, autopsy, compare
 from svglm.eval.probe import aggregate, extract_block, score_case
 from svglm.tasks.scene import SceneTask
 
@@ -177,3 +177,37 @@ def test_out_of_vocabulary_misses_do_not_steer_the_recommendation():
     assert mixed["recommended_action"].startswith(dict(RECOMMENDATIONS)["family_miss"])
     only = autopsy([*oov, score(EXPECTED)])
     assert "Only prompts with words train never shows miss (5 of 5" in only["recommended_action"]
+
+
+def case(id_: str, cls: str | None, family: str = "timeline") -> dict:
+    raw, stop, task, expected = MISSES[cls] if cls else (EXPECTED, "eos", BUNDLE_TASK, EXPECTED)
+    return {**score(raw, stop, task, expected), "id": id_, "family": family}
+
+
+def test_autopsy_ranks_classes_counts_them_per_family_and_form_and_shows_two_examples():
+    cases = [case(f"c{i}", "style_miss") for i in range(3)]
+    cases += [case("d0", "form_miss", "memory_map"), case("d1", "form_miss"), case("e", None)]
+    report = autopsy(cases)
+    assert [(r["class"], r["misses"]) for r in report["ranked"]] == [
+        ("style_miss", 3),
+        ("form_miss", 2),
+    ]
+    assert report["ranked"][0]["action"] == dict(RECOMMENDATIONS)["style_miss"]
+    assert report["by_family"] == {
+        "memory_map": {"form_miss": 1},
+        "timeline": {"style_miss": 3, "form_miss": 1},
+    }
+    assert report["by_form"]["timeline/stage_sequence"] == {"style_miss": 3, "form_miss": 1}
+    shown = report["examples"]["style_miss"]
+    assert [e["id"] for e in shown] == ["c0", "c1"]
+    assert shown[0]["expected"] == EXPECTED and "[tone:green]" in shown[0]["got"]
+
+
+def test_comparing_autopsies_names_what_was_fixed_kept_and_broken():
+    before = [case("a", "style_miss"), case("b", "form_miss"), case("c", None), case("x", None)]
+    after = [case("a", None), case("b", "style_miss"), case("c", "syntax"), case("y", None)]
+    diff = compare(before, after)
+    assert diff["cases"] == 3 and diff["unmatched"] == 2
+    assert diff["fixed"] == {"n": 1, "by_class": {"style_miss": 1}, "ids": ["a"]}
+    assert diff["new"] == {"n": 1, "by_class": {"syntax": 1}, "ids": ["c"]}
+    assert diff["remain"] == {"n": 1, "by_class": {"form_miss -> style_miss": 1}, "ids": ["b"]}

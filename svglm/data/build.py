@@ -8,13 +8,13 @@ import random
 from typing import Any, TypeVar
 
 from svglm.checks import failures, gate
-from svglm.config import RunConfig
+from svglm.config import RepairSlice, RunConfig
 from svglm.data.qc import coverage, profile, quality_checks
 from svglm.errors import ArtifactError, DataError
 from svglm.files import atomic_write_json, atomic_write_text
 from svglm.runs import SPLITS, RunDir
 from svglm.tasks import task_for
-from svglm.tasks.base import Example
+from svglm.tasks.base import Example, GeneratedData, Task
 
 T = TypeVar("T")
 
@@ -62,6 +62,8 @@ def build_dataset(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     task = task_for(cfg)
     sizes = {s: getattr(cfg.data, s) for s in (*SPLITS, "templates", "oov")}
     data = task.generate(cfg.seed, sizes)
+    if cfg.data.repair is not None:
+        data.splits["train"] += repair_rows(task, cfg.seed, sizes, data, cfg.data.repair)
     for split in SPLITS:
         rows = data.splits[split]
         atomic_write_text(run.split(split), "".join(ex.row() + "\n" for ex in rows))
@@ -88,6 +90,34 @@ def build_dataset(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     if qc["verdict"] == "FAIL":
         raise DataError(f"dataset QC failed: {failures(checks)[0]}")
     return qc
+
+
+def repair_rows(
+    task: Task, seed: int, sizes: dict[str, int], data: GeneratedData, focus: RepairSlice
+) -> list[Example]:
+    """`focus.rows` new train rows of the focus families and surfaces. The task makes them as
+    it makes train rows, by generating with the same seed (so the same holdout) and a larger
+    train split, and taking rows past the original ones; none repeats a row of any split."""
+    taken = {ex.row() for rows in data.splits.values() for ex in rows}
+    extra = 4 * focus.rows
+    while True:
+        more = task.generate(seed, sizes | {"train": sizes["train"] + extra}).splits["train"]
+        fits = [
+            ex
+            for ex in more[sizes["train"] :]
+            if ex.family in focus.families
+            and ex.surface in focus.surfaces
+            and ex.row() not in taken
+        ]
+        if len(fits) >= focus.rows or extra >= 64 * focus.rows:
+            break
+        extra *= 2
+    if len(fits) < focus.rows:
+        raise DataError(
+            f"data.repair: only {len(fits)} new rows of {focus.families} in {focus.surfaces}; "
+            "lower data.repair.rows"
+        )
+    return fits[: focus.rows]
 
 
 def read_rows(run: RunDir, split: str) -> list[str]:

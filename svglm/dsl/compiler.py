@@ -7,6 +7,8 @@ are drawn by the canvas; the scene's form draws the family's components in betwe
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from svglm.dsl.bundle import parse_bundle
 from svglm.dsl.canvas import Canvas
 from svglm.dsl.content import ContentPack
@@ -41,6 +43,24 @@ def compile_text(text: str, pack: ContentPack | None = None, source: str = "cont
     if pack is None:
         pack = family.topic(scene.topic).pack if scene.topic else family.content
     return compile_scene(scene, pack)
+
+
+def compile_with_pack(text: str, pack: ContentPack, source: str = "content") -> str:
+    """SVG for a model-written block drawn with a user's own content. A bundle takes its counts
+    from the pack (the model chose the family, form and style; the content decides how many
+    segments there are) and keeps its other knobs; a scene binds paths, so it must already
+    have the pack's shape."""
+    text = " ".join(text.split())
+    if not text.startswith("[bundle]"):
+        return compile_text(text, pack, source)
+    bundle = parse_bundle(text)
+    family = FAMILIES[bundle.family]
+    pack = family.check_pack(pack, f"{source} (as a {family.name} pack)")
+    knobs = dict(bundle.knobs) | family.shape(pack)
+    if why := family.limit(knobs):
+        raise DSLError(f"{source}: {why}")
+    fitted = replace(bundle, knobs=tuple(knobs.items()), topic=None)
+    return compile_scene(lower(fitted, pack), pack)
 
 
 def compile_scene(scene: Scene, content: ContentPack) -> str:

@@ -74,28 +74,81 @@ def recommend(counts: Counter[str]) -> str:
     return f"{action} ({counts[top]} of {sum(counts.values())} misses are {top})"
 
 
+def ranked(counts: Counter[str]) -> list[dict[str, Any]]:
+    """Every miss class that occurred with its action, most misses first (ties in table
+    order): what to fix first, then next."""
+    order = sorted((c for c in CLASSES if counts[c]), key=lambda c: (-counts[c], CLASSES.index(c)))
+    table = dict(RECOMMENDATIONS)
+    return [{"class": c, "misses": counts[c], "action": table[c]} for c in order]
+
+
+def _grouped(cases: list[dict[str, Any]], key: Any) -> dict[str, dict[str, int]]:
+    groups: dict[str, Counter[str]] = {}
+    for c in cases:
+        if c["miss_class"]:
+            groups.setdefault(key(c), Counter())[c["miss_class"]] += 1
+    return {k: dict(v) for k, v in sorted(groups.items())}
+
+
+def _example(case: dict[str, Any]) -> dict[str, Any]:
+    got = case["parsed_output"] or case["raw_output"]
+    return {"id": case["id"], "prompt": case["prompt"], "expected": case["expected"], "got": got}
+
+
 def autopsy(cases: list[dict[str, Any]]) -> dict[str, Any]:
-    counts = Counter(c["miss_class"] for c in cases if c["miss_class"])
-    steering = Counter(
-        c["miss_class"] for c in cases if c["miss_class"] and c["split"] not in DIAGNOSTIC_SPLITS
-    )
+    misses = [c for c in cases if c["miss_class"]]
+    counts = Counter(c["miss_class"] for c in misses)
+    steering = Counter(c["miss_class"] for c in misses if c["split"] not in DIAGNOSTIC_SPLITS)
     action = recommend(steering)
     if not steering and counts:
         diagnostic = [c for c in cases if c["split"] in DIAGNOSTIC_SPLITS]
         action = ONLY_UNSEEN_WORDS.format(n=sum(counts.values()), cases=len(diagnostic))
-    by_split = {
-        split: dict(
-            Counter(c["miss_class"] for c in cases if c["miss_class"] and c["split"] == split)
-        )
-        for split in sorted({c["split"] for c in cases})
-    }
     return {
         "schema": "svglm.autopsy/1",
-        "misses": sum(counts.values()),
+        "misses": len(misses),
         "cases": len(cases),
         "classes": {k: counts.get(k, 0) for k in CLASSES},
-        "by_split": by_split,
+        "by_split": {
+            split: dict(Counter(c["miss_class"] for c in misses if c["split"] == split))
+            for split in sorted({c["split"] for c in cases})
+        },
+        "by_family": _grouped(cases, lambda c: c["family"]),
+        "by_form": _grouped(cases, lambda c: f"{c['family']}/{c['form']}"),
         "dominant": dominant(steering),
         "recommended_action": action,
-        "examples": {k: [c["id"] for c in cases if c["miss_class"] == k][:5] for k in counts},
+        "ranked": ranked(steering),
+        "examples": {k: [_example(c) for c in misses if c["miss_class"] == k][:2] for k in counts},
+    }
+
+
+def compare(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which misses of `before` the `after` probe fixed, which it kept (and as what) and which
+    are new, over the cases both probed (matched by id)."""
+    old = {c["id"]: c for c in before}
+    new = {c["id"]: c for c in after}
+    shared = [i for i in new if i in old]
+    fixed = [i for i in shared if old[i]["miss_class"] and not new[i]["miss_class"]]
+    broken = [i for i in shared if new[i]["miss_class"] and not old[i]["miss_class"]]
+    kept = [i for i in shared if old[i]["miss_class"] and new[i]["miss_class"]]
+    return {
+        "schema": "svglm.autopsy_compare/1",
+        "cases": len(shared),
+        "unmatched": len(old) + len(new) - 2 * len(shared),
+        "fixed": {
+            "n": len(fixed),
+            "by_class": dict(Counter(old[i]["miss_class"] for i in fixed)),
+            "ids": fixed,
+        },
+        "new": {
+            "n": len(broken),
+            "by_class": dict(Counter(new[i]["miss_class"] for i in broken)),
+            "ids": broken,
+        },
+        "remain": {
+            "n": len(kept),
+            "by_class": dict(
+                Counter(f"{old[i]['miss_class']} -> {new[i]['miss_class']}" for i in kept)
+            ),
+            "ids": kept,
+        },
     }

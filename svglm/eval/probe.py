@@ -1,25 +1,31 @@
 """The probe runner: decode every contract case, score it on every DESIGN §4 field, aggregate.
 
 Writes probe/probe_report.json (fixed aggregate shape), probe/cases.jsonl (every case with its
-raw output and both SVGs) and probe/autopsy.json.
+raw output and both SVGs) and probe/autopsy.json. Free decoding is the contract; decoding under
+the task's grammar is reported beside it (`constrained` in the report and the autopsy,
+probe/cases_constrained.jsonl), so a report shows what the grammar fixes and what it cannot.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from svglm.artifacts import ContentPacks, ProbeContract, read_artifact
 from svglm.config import RunConfig
-from svglm.errors import DSLError
+from svglm.errors import DataError, DSLError
 from svglm.eval.autopsy import autopsy, classify
 from svglm.eval.render import is_renderable, is_valid_svg
 from svglm.files import atomic_write_json, atomic_write_text
+from svglm.infer.grammar import GrammarConstraint
 from svglm.infer.sampler import Sampling, sample
-from svglm.runs import RunDir
+from svglm.model.transformer import Decoder
+from svglm.runs import ProbeFiles, RunDir
 from svglm.tasks import task_for
 from svglm.tasks.base import Task
+from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train.checkpoint import load_trained, serving_record
 from svglm.train.devices import autocast, resolve_device, resolve_precision
 
@@ -133,42 +139,114 @@ def aggregate(
     }
 
 
-def run_probe(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
-    task = task_for(cfg)
-    contract = [c.model_dump() for c in read_artifact(run.probe_contract, ProbeContract).cases]
-    content = read_artifact(run.content, ContentPacks).model_dump()
-    device = resolve_device(cfg.train.device)
+def read_prompt_set(path: Path, task: Task) -> list[dict[str, Any]]:
+    """A user's own probe set: JSON lines of {"prompt", "expected"} (optional "id", "split",
+    "surface"); family, form and topic come from the expected block, which must parse."""
+    cases = []
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read it ({e.__class__.__name__})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            prompt, expected = str(row["prompt"]), task.canonical(str(row["expected"]))
+        except (json.JSONDecodeError, TypeError, KeyError):
+            raise DataError(
+                f'{path}:{n}: expected a JSON object with "prompt" and "expected"'
+            ) from None
+        except DSLError as e:
+            raise DataError(f"{path}:{n}: expected: {e}") from None
+        cases.append(
+            {
+                "id": str(row.get("id", f"{path.stem}-{n}")),
+                "split": str(row.get("split", "custom")),
+                "surface": str(row.get("surface", "custom")),
+                "prompt": task.prompt(prompt),
+                "expected": expected,
+                **task.labels(expected),
+            }
+        )
+    if not cases:
+        raise DataError(f"{path}: no cases (one JSON object per line)")
+    return cases
+
+
+def decode_cases(
+    task: Task,
+    cases: list[dict[str, Any]],
+    content: dict[str, Any],
+    model: Decoder,
+    tok: SvglmTokenizer,
+    cfg: RunConfig,
+    constraint: GrammarConstraint | None = None,
+) -> list[dict[str, Any]]:
+    """Greedy-decode every case (under the grammar when given) and score it."""
+    device = next(model.parameters()).device
     precision = resolve_precision(cfg.train.precision, device)
-    model, tok = load_trained(run, cfg, device)
     close_id = tok.encode(" " + task.closer)[0] if cfg.probe.stop_at_close else None
     with autocast(device, precision):
         gens = sample(
             model,
-            [tok.encode_prompt(c["prompt"]) for c in contract],
+            [tok.encode_prompt(c["prompt"]) for c in cases],
             Sampling(max_tokens=cfg.probe.max_tokens),
             tok.eos_id,
             tok.pad_id,
             close_id,
             cfg.probe.batch_size,
+            constraint,
         )
-    cases = [
+    return [
         score_case(task, c, tok.decode(g.ids).strip(), g.stop, content)
-        for c, g in zip(contract, gens, strict=True)
+        for c, g in zip(cases, gens, strict=True)
     ]
+
+
+def run_probe(
+    run: RunDir,
+    cfg: RunConfig,
+    cases: list[dict[str, Any]] | None = None,
+    files: ProbeFiles | None = None,
+    constrained: bool | None = None,
+) -> dict[str, Any]:
+    """Probe the serving checkpoint on the run's contract (or on `cases`, a user's own set),
+    decoding freely and, when `constrained` (default: probe.constrained), under the task's
+    grammar too; write the report, the cases and the autopsy to `files` (default probe/)."""
+    task = task_for(cfg)
+    if cases is None:
+        cases = [c.model_dump() for c in read_artifact(run.probe_contract, ProbeContract).cases]
+    files = files or run.probe_files
+    content = read_artifact(run.content, ContentPacks).model_dump()
+    device = resolve_device(cfg.train.device)
+    model, tok = load_trained(run, cfg, device)
+    free = decode_cases(task, cases, content, model, tok, cfg)
     decoding = {
         "constrained": False,
         "greedy": True,
         "device": str(device),
-        "precision": precision,
+        "precision": resolve_precision(cfg.train.precision, device),
         "max_tokens": cfg.probe.max_tokens,
         "stop_at_close": cfg.probe.stop_at_close,
     }
     report = {
-        **aggregate(cases, run.name, decoding),
+        **aggregate(free, run.name, decoding),
         "checkpoint": serving_record(run, cfg).name,
-        "cases_file": run.probe_cases.name,
+        "cases_file": files.cases.name,
     }
-    atomic_write_text(run.probe_cases, "".join(json.dumps(c) + "\n" for c in cases))
-    atomic_write_json(run.autopsy, autopsy(cases))
-    atomic_write_json(run.probe_report, report)
+    misses = autopsy(free)
+    atomic_write_text(files.cases, "".join(json.dumps(c) + "\n" for c in free))
+    if cfg.probe.constrained if constrained is None else constrained:
+        grammar = GrammarConstraint(task.grammar(), tok, model.cfg.vocab_size)
+        held = decode_cases(task, cases, content, model, tok, cfg, grammar)
+        side = aggregate(held, run.name, decoding | {"constrained": True})
+        report["constrained"] = {k: v for k, v in side.items() if k not in ("schema", "run")}
+        report["constrained"]["cases_file"] = files.cases_constrained.name
+        misses["constrained"] = autopsy(held)
+        atomic_write_text(files.cases_constrained, "".join(json.dumps(c) + "\n" for c in held))
+    else:
+        files.cases_constrained.unlink(missing_ok=True)  # never a stale side beside a new one
+    atomic_write_json(files.autopsy, misses)
+    atomic_write_json(files.report, report)
     return report

@@ -73,11 +73,23 @@ class Task(Protocol):
     def generate(self, seed: int, sizes: dict[str, int]) -> GeneratedData:
         """Rows for every split; holdout rows use attribute combinations never seen in train."""
 
+    def prompt(self, text: str) -> str:
+        """The model-facing prompt for what a user typed (atoms or a sentence)."""
+
     def canonical(self, block: str) -> str:
         """Parse a target block strictly and print it canonically; raises DSLError if invalid."""
 
+    def labels(self, block: str) -> dict[str, str]:
+        """What a valid target block is: its family, form and topic, as a probe case names
+        them (for a user's own probe set, whose cases carry only a prompt and a target)."""
+
     def viable_prefix(self, unfinished: str) -> bool:
         """Whether an opened but unclosed block could still become valid given more tokens."""
+
+    def grammar(self) -> str:
+        """A Lark grammar (llguidance's dialect) of the target blocks this task makes, built from
+        the same declarations as its parser, so that constrained decoding only writes blocks
+        that parse (svglm/tasks/grammar.py)."""
 
     def materialize(self, canonical_block: str) -> str:
         """The fully lowered form that two equivalent targets share (scene text for bundles)."""

@@ -24,6 +24,7 @@ theme, tone; scene: topic, form, theme), sentence templates, and synonyms never 
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -41,6 +42,7 @@ from svglm.dsl.vocabulary import closed_atoms, language_reference
 from svglm.errors import ConfigError, DataError, DSLError
 from svglm.tasks import phrasing
 from svglm.tasks.base import CoverageSpace, Example, GeneratedData
+from svglm.tasks.grammar import lark_grammar
 
 AUDIENCES = {"engineers": "compact", "team": "balanced", "executives": "airy"}
 SURFACES = ("anchor", "explicit", "routebook", "natural", "pair", "edit")
@@ -59,6 +61,13 @@ COVERAGE_PAIRS = (
 )
 NEUTRAL = ("a diagram", "a picture")  # asks for no family or form: the topic's default
 TOPIC_FAMILY = {t.name: f for f in FAMILIES.values() for t in f.topics}
+DEFAULT_STYLE = tuple((knob, values[0]) for knob, values in STYLE.items())
+
+
+def _style_as_rule(atoms: list[str]) -> list[str]:
+    """A printed target's atoms with its run of style atoms replaced by the rule `style`."""
+    at = next(i for i, a in enumerate(atoms) if parse_atom(a).name in STYLE)
+    return [*atoms[:at], "style", *atoms[at + len(STYLE) :]]
 
 
 @dataclass(frozen=True)
@@ -280,7 +289,12 @@ class SceneTask:
         return phrasing.Clues(what, topic, tuple(style), audience)
 
     def prompt(self, text: list[Atom] | str) -> str:
-        body = join_atoms(text) if isinstance(text, list) else text
+        """The model-facing prompt for atoms, a sentence, or what a user typed (any case and
+        spacing, with or without the task atom and `[OUT]`)."""
+        if isinstance(text, list):
+            return f"[task:scene] {join_atoms(text)} [OUT]"
+        body = " ".join(text.lower().split())
+        body = body.removeprefix("[task:scene]").removesuffix("[out]").strip()
         return f"[task:scene] {body} [OUT]"
 
     # -- examples, surface by surface ---------------------------------------------------------
@@ -460,6 +474,10 @@ class SceneTask:
         parsed = self._parse(block)
         return print_bundle(parsed) if self.level == "bundle" else print_scene(parsed)
 
+    def labels(self, block: str) -> dict[str, str]:
+        parsed = self._parse(block)
+        return {"family": parsed.family, "form": parsed.form, "topic": parsed.topic or ""}
+
     def viable_prefix(self, unfinished: str) -> bool:
         """An unclosed block could still be finished if its whole atoms are well-formed and
         there are fewer of them than in the longest block this task makes: a block that has
@@ -510,6 +528,29 @@ class SceneTask:
             return "topology_miss"
         got_kinds = [c.kind for c in got.components]
         return "topology_miss" if got_kinds != [c.kind for c in want.components] else "content_miss"
+
+    def grammar(self) -> str:
+        """Every target this task makes, as a grammar: each topic in each of its family's forms
+        with each presentation its family can draw, in any style. Built from the same printer
+        as the targets, so whatever it accepts parses."""
+        targets = []
+        for topic in self.topics:
+            family = TOPIC_FAMILY[topic]
+            shape = family.shape(family.topic(topic).pack)
+            free = [k for k in family.knobs if not k.content]
+            for values in itertools.product(*(k.choices() for k in free)):
+                knobs = {**shape, **dict(zip((k.name for k in free), values, strict=True))}
+                if family.limit(knobs) is not None:
+                    continue
+                knobs = {k.name: knobs[k.name] for k in family.knobs}
+                for form in family.form_names:
+                    spec = Spec(family.name, form, topic, DEFAULT_STYLE, tuple(knobs.items()))
+                    targets.append(_style_as_rule(self.target(spec).split(" ")))
+        styles = [
+            [f"[{k}:{v}]" for k, v in zip(STYLE, vs, strict=True)]
+            for vs in itertools.product(*STYLE.values())
+        ]
+        return lark_grammar(targets, {"style": styles})
 
     def attributes(self, example: Example) -> dict[str, str]:
         style = dict(self._parse(example.target).style)
