@@ -124,3 +124,18 @@ def test_each_held_out_kind_is_shown_per_family_and_surface_as_the_probe_measure
                 rate = probe["by_split"][split][key].get(name)
                 want = "" if rate is None else f"{rate['exact']} ({rate['n']})"
                 assert td.text_content() == want
+
+
+def test_free_and_constrained_rates_sit_side_by_side(tiny_run):
+    probe = read_json(tiny_run.probe_report)
+    rows = page(tiny_run).get_element_by_id("constrained").findall("tr")
+    keys = ("exact", "valid", "renderable", "dirty_tail", "budget_truncated")
+    assert [tr.find("th").text_content() for tr in rows[1:]] == list(probe["splits"])
+    for tr in rows[1:]:
+        split = tr.find("th").text_content()
+        want = [
+            str(side[split][k])
+            for k in keys
+            for side in (probe["splits"], probe["constrained"]["splits"])
+        ]
+        assert [td.text_content() for td in tr.findall("td")] == want
