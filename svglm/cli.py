@@ -496,7 +496,10 @@ def repair(
     child: Annotated[
         str | None, typer.Option("--as", metavar="NEW", help="The repair run's name.")
     ] = None,
-    rows: Annotated[int, typer.Option(metavar="N", help="Rows in the repair slice.")] = 4000,
+    rows: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Rows in the repair slice (default: half of data.train)."),
+    ] = None,
     tokens: Annotated[
         int | None,
         typer.Option(

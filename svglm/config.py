@@ -84,7 +84,11 @@ class RepairSlice(Strict):
     """Rows added to train by `svglm repair`: more of what the dev split showed the model
     missing, drawn like train rows (never from held-out combinations, templates or words)."""
 
-    families: list[str] = Field(min_length=1, description="families the dev misses were in")
+    families: dict[str, int] = Field(
+        min_length=1,
+        description="each family the dev misses were in, with its misses: the "
+        "slice's rows are shared out in proportion",
+    )
     surfaces: list[str] = Field(min_length=1, description="prompt surfaces they were asked in")
     rows: int = Field(gt=0, le=BIG, description="how many rows to add")
 

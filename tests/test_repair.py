@@ -4,8 +4,10 @@ parent's weights, and the probe before and after."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+from collections import Counter
 
 import torch
 from typer.testing import CliRunner
@@ -34,7 +36,7 @@ def test_repair_adds_targeted_rows_and_trains_from_the_parent(tiny_run, tmp_path
     cfg = child.config()
     focus = cfg.data.repair
     diagnosis = json.loads((child.root / "repair_diagnosis.json").read_text())
-    assert diagnosis["cases"] == 30 and list(diagnosis["families"]) == focus.families
+    assert diagnosis["cases"] == 30 and diagnosis["families"] == focus.families
     assert [s.name for s in cfg.stages] == ["repair"] and cfg.base.format == "hf"
 
     # the slice: new rows of the focus, after the parent's own train rows, in no other split
@@ -42,6 +44,10 @@ def test_repair_adds_targeted_rows_and_trains_from_the_parent(tiny_run, tmp_path
     assert after[: len(before)] == before and len(after) == len(before) + 40
     meta = read_meta(child, "train")[len(before) :]
     assert all(m["family"] in focus.families and m["surface"] in focus.surfaces for m in meta)
+    rows_of = Counter(m["family"] for m in meta)  # shared out by misses: more misses, more rows
+    for a, b in itertools.permutations(focus.families, 2):
+        if focus.families[a] > focus.families[b]:
+            assert rows_of[a] >= rows_of[b], (focus.families, rows_of)
     others = {r for split in ("dev", "test", "holdout") for r in read_rows(parent, split)}
     assert not others & set(after[len(before) :])
     assert json.loads(child.dataset_qc.read_text())["verdict"] == "PASS"  # no held-out leak

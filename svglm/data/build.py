@@ -95,29 +95,39 @@ def build_dataset(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
 def repair_rows(
     task: Task, seed: int, sizes: dict[str, int], data: GeneratedData, focus: RepairSlice
 ) -> list[Example]:
-    """`focus.rows` new train rows of the focus families and surfaces. The task makes them as
-    it makes train rows, by generating with the same seed (so the same holdout) and a larger
-    train split, and taking rows past the original ones; none repeats a row of any split."""
+    """`focus.rows` new train rows of the focus surfaces, shared out over the focus families
+    in proportion to their misses. The task makes them as it makes train rows, by generating
+    with the same seed (so the same holdout) and a larger train split, and taking rows past
+    the original ones; none repeats a row of any split."""
     taken = {ex.row() for rows in data.splits.values() for ex in rows}
+    quota = _shares(focus.families, focus.rows)
     extra = 4 * focus.rows
     while True:
         more = task.generate(seed, sizes | {"train": sizes["train"] + extra}).splits["train"]
-        fits = [
-            ex
-            for ex in more[sizes["train"] :]
-            if ex.family in focus.families
-            and ex.surface in focus.surfaces
-            and ex.row() not in taken
-        ]
-        if len(fits) >= focus.rows or extra >= 64 * focus.rows:
+        picked: dict[str, list[Example]] = {f: [] for f in quota}
+        for ex in more[sizes["train"] :]:
+            wanted = ex.family in quota and len(picked[ex.family]) < quota[ex.family]
+            if wanted and ex.surface in focus.surfaces and ex.row() not in taken:
+                picked[ex.family].append(ex)
+        short = {f: quota[f] - len(rows) for f, rows in picked.items() if len(rows) < quota[f]}
+        if not short or extra >= 64 * focus.rows:
             break
         extra *= 2
-    if len(fits) < focus.rows:
-        raise DataError(
-            f"data.repair: only {len(fits)} new rows of {focus.families} in {focus.surfaces}; "
-            "lower data.repair.rows"
-        )
-    return fits[: focus.rows]
+    if short:
+        raise DataError(f"data.repair: too few new rows of {short} in {focus.surfaces}")
+    return [ex for f in quota for ex in picked[f]]
+
+
+def _shares(weights: dict[str, int], total: int) -> dict[str, int]:
+    """`total` split in proportion to `weights` by largest remainders, each key at least 1."""
+    whole = sum(weights.values())
+    exact = {k: total * w / whole for k, w in weights.items()}
+    out = {k: max(1, int(v)) for k, v in exact.items()}
+    for k in sorted(exact, key=lambda k: exact[k] - int(exact[k]), reverse=True):
+        if sum(out.values()) >= total:
+            break
+        out[k] += 1
+    return out
 
 
 def read_rows(run: RunDir, split: str) -> list[str]:
