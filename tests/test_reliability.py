@@ -324,7 +324,9 @@ def test_export_checks_its_target_before_writing(trained, home, tmp_path):
     one_line_error(
         cli("export", "r", "-f", "gguf", "--out", str(gguf / "inside.gguf")), "cannot write"
     )
-    assert sorted(p.name for p in out.iterdir()) == ["m.gguf"]  # no temp file left
+    # the file and its companions (card, content, grammar); no temporary file left
+    names = ["m.content.json", "m.gguf", "m.grammar.lark", "m.md"]
+    assert sorted(p.name for p in out.iterdir()) == names
 
 
 def test_export_into_a_read_only_folder_is_a_one_line_error(trained, tmp_path, monkeypatch):
