@@ -21,6 +21,7 @@ from rich.table import Table
 from typer.core import TyperArgument, TyperCommand
 
 from svglm import __version__
+from svglm.archive import archive_run, verify_archive
 from svglm.config import PRESETS, apply_overrides, preset
 from svglm.doctor import doctor as run_doctor
 from svglm.dsl.compiler import compile_text
@@ -38,7 +39,17 @@ from svglm.names import check_name
 from svglm.pipeline import STEPS, run_steps
 from svglm.repair import before_after, make_repair_run
 from svglm.report.gallery import build_gallery
-from svglm.runs import ProbeFiles, RunDir, home, list_runs
+from svglm.report.terminal import config_diff, duration, human, rate, sparkline
+from svglm.runs import (
+    ProbeFiles,
+    RunDir,
+    home,
+    ledger_records,
+    list_runs,
+    register,
+    run_record,
+)
+from svglm.sweep import read_spec, run_sweep, sweep_dir
 from svglm.tasks import TASKS, get_task, task_for
 from svglm.train.architecture import start_from_base
 from svglm.train.checkpoint import promote as promote_checkpoint
@@ -570,36 +581,201 @@ def export(
     console.print(f"exported {path}")
 
 
-@app.command(cls=_PlainCommand)
-def runs() -> None:
-    """List runs from the registry with their probe scores."""
+runs_app = typer.Typer(
+    help="List, show and compare runs (the registry, $SVGLM_HOME/registry.sqlite).",
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(runs_app, name="runs")
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@runs_app.callback(invoke_without_command=True)
+def runs_default(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """List runs from the registry with their probe scores (the same as `svglm runs ls`)."""
+    if ctx.invoked_subcommand is None:
+        runs_ls(as_json)
+
+
+@runs_app.command("ls", cls=_PlainCommand)
+def runs_ls(as_json: AsJson = False) -> None:
+    """Every run: architecture, size, tokens, wall time, losses, probe scores, state."""
     rows = list_runs()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
     if not rows:
         console.print(f"no runs under {home()}")
         return
     table = Table(
         "run",
-        "preset",
-        "status",
-        "checkpoint",
-        "visible exact",
-        "hidden exact",
-        "renderable",
-        "updated",
+        "arch",
+        "params",
+        "tokens",
+        "wall",
+        "dev loss",
+        "hidden",
+        "rend",
+        "state",
+        box=None,
+        pad_edge=False,
     )
     for r in rows:
         table.add_row(
             r["name"],
-            r["preset"],
+            r["architecture"] or "",
+            human(r["params"]),
+            human(r["tokens"]),
+            duration(r["wall_s"]),
+            "" if r["dev_loss"] is None else f"{r['dev_loss']:.4f}",
+            rate(r["hidden_exact"]),
+            rate(r["renderable"]),
             r["status"],
-            r["checkpoint"] or "",
-            *(
-                "" if r[k] is None else f"{r[k]:.3f}"
-                for k in ("visible_exact", "hidden_exact", "renderable")
-            ),
-            r["updated_at"],
         )
     console.print(table)
+
+
+def _record(name: str) -> dict:
+    run = _existing(name)
+    with user_errors():
+        register(run, _status_of(run))  # the registry is an index: bring it up to date
+        record = run_record(name)
+    record["config"] = run.config().model_dump(mode="json")
+    record["loss"] = [r["loss"] for r in ledger_records(run) if "loss" in r]
+    return record
+
+
+def _status_of(run: RunDir) -> str:
+    done = list(run.step_records())
+    return f"{done[-1]} done" if done else "created"
+
+
+@runs_app.command("show", cls=_PlainCommand)
+def runs_show(name: RunName, as_json: AsJson = False) -> None:
+    """One run: its facts, its stages, its probe scores and its loss curve."""
+    r = _record(name)
+    if as_json:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    console.print(f"{r['name']} ({r['preset']}, {r['status']}) {r['path']}")
+    console.print(
+        f"{r['architecture']} {human(r['params'])} params, {human(r['tokens'])} tokens in "
+        f"{duration(r['wall_s'])}; final loss {rate(r['final_loss'])}, dev loss "
+        f"{rate(r['dev_loss'])}; serving {r['checkpoint'] or '-'}"
+    )
+    for s in r["stages"]:
+        console.print(
+            f"  stage {s['stage']}: {s['steps']} steps, {human(s['tokens'])} tokens, "
+            f"loss {s['final_loss']:.4f}, {duration(s['wall_s'])}"
+        )
+    for split, p in r["probes"].items():
+        console.print(
+            f"  {split:<10} n {p['n']:<4} exact {rate(p['exact'])}  renderable "
+            f"{rate(p['renderable'])}  dirty {rate(p['dirty_tail'])}"
+        )
+    console.print(f"  loss {sparkline(r['loss'], 60)}")
+
+
+@runs_app.command("diff", cls=_PlainCommand)
+def runs_diff(
+    a: RunName, b: Annotated[str, typer.Argument(metavar="OTHER")], as_json: AsJson = False
+) -> None:
+    """Two runs: the settings that differ, metric deltas and both loss curves."""
+    ra, rb = _record(a), _record(b)
+    metrics = {}
+    for key in ("params", "tokens", "wall_s", "final_loss", "dev_loss"):
+        metrics[key] = (ra[key], rb[key])
+    for split in sorted(set(ra["probes"]) | set(rb["probes"])):
+        for k in ("exact", "renderable"):
+            metrics[f"{split}.{k}"] = tuple(r["probes"].get(split, {}).get(k) for r in (ra, rb))
+    diff = {
+        "schema": "svglm.runs_diff/1",
+        "a": a,
+        "b": b,
+        "config": [
+            {"key": k, "a": x, "b": y} for k, x, y in config_diff(ra["config"], rb["config"])
+        ],
+        "metrics": {
+            k: {"a": x, "b": y, "delta": None if x is None or y is None else y - x}
+            for k, (x, y) in metrics.items()
+        },
+        "loss": {a: ra["loss"], b: rb["loss"]},
+    }
+    if as_json:
+        typer.echo(json.dumps(diff, indent=2))
+        return
+    console.print(f"{a} -> {b}")
+    for c in diff["config"]:
+        console.print(f"  {c['key']}: {c['a']} -> {c['b']}")
+    for k, m in diff["metrics"].items():
+        if m["a"] != m["b"]:
+            delta = "" if m["delta"] is None else f" ({m['delta']:+.4g})"
+            console.print(f"  {k}: {m['a']} -> {m['b']}{delta}")
+    width = max(len(a), len(b))
+    for name, curve in diff["loss"].items():
+        console.print(f"  {name:<{width}} {sparkline(curve, 60)}")
+
+
+@app.command(cls=_PlainCommand)
+def sweep(
+    spec: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="The sweep's axes.")],
+    quiet: Quiet = False,
+) -> None:
+    """Run an ablation matrix cell by cell, and rank the cells.
+
+    SPEC.yaml: name, a preset (or base: a run.yaml), shared `set:` settings and `axes:`, e.g.
+    {model.d_model: [128, 192], seed: [1, 2]}. Each cell is the run NAME-NNN; a stopped sweep
+    resumes. The ranking (hidden exact, renderable, wall time) goes to
+    $SVGLM_HOME/sweeps/NAME/results.{json,csv,md} and the hub."""
+    with user_errors():
+        parsed = read_spec(spec)
+    try:
+        with user_errors():
+            result = run_sweep(parsed, spec.parent, console.print, quiet)
+    except KeyboardInterrupt:
+        fail("interrupted; run the same sweep again to resume", 130)
+    table = Table("run", *parsed.axes, "hidden", "rend", "wall", box=None, pad_edge=False)
+    for r in result["ranked"]:
+        table.add_row(
+            r["run"],
+            *(str(r[k]) for k in parsed.axes),
+            rate(r["hidden_exact"]),
+            rate(r["renderable"]),
+            duration(r["wall_s"]),
+        )
+    console.print(table)
+    console.print(f"results: {sweep_dir(parsed.name).resolve()}")
+
+
+@app.command(cls=_PlainCommand)
+def archive(
+    name: RunName,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="FILE", help="Default: NAME.tar.gz.")
+    ] = None,
+    with_checkpoints: Annotated[
+        bool, typer.Option("--with-checkpoints", help="Include the checkpoints.")
+    ] = False,
+) -> None:
+    """Pack a run into a .tar.gz with a sha256 manifest.
+
+    NAME/MANIFEST.json lists the sha256 of every file; checkpoints are left out unless
+    --with-checkpoints. `svglm verify` checks it."""
+    run = _existing(name)
+    target = out or Path(f"{name}.tar.gz")
+    with user_errors(), run.lock():
+        manifest = archive_run(run, target, with_checkpoints)
+    console.print(f"archived {len(manifest['files'])} files to {target}")
+
+
+@app.command(cls=_PlainCommand)
+def verify(
+    path: Annotated[Path, typer.Argument(metavar="ARCHIVE", help="A file from `svglm archive`.")],
+) -> None:
+    """Check an archive against its MANIFEST.json (extracts nothing)."""
+    with user_errors():
+        manifest = verify_archive(path)
+    console.print(f"{path}: {len(manifest['files'])} files, every sha256 matches")
 
 
 @app.command(cls=_PlainCommand)

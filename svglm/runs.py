@@ -18,7 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from svglm.artifacts import CheckpointManifest, ProbeReport, Steps, TrainSummary, read_artifact
+from svglm.artifacts import (
+    Artifact,
+    CheckpointManifest,
+    ProbeReport,
+    Steps,
+    TrainSummary,
+    read_artifact,
+)
 from svglm.config import RunConfig, dump_config, load_config
 from svglm.errors import ArtifactError, RunLockedError, SvglmError
 from svglm.files import TMP_SUFFIX, atomic_write_json, atomic_write_text, sha256_file
@@ -34,6 +41,11 @@ def home() -> Path:
 def hub_page(root: Path) -> Path:
     """The hub over every run under `root` ($SVGLM_HOME)."""
     return root / "index.html"
+
+
+def sweeps_root(root: Path) -> Path:
+    """Where `svglm sweep` writes each sweep's ranked results (sweeps/NAME/)."""
+    return root / "sweeps"
 
 
 def registry_path(root: Path) -> Path:
@@ -211,11 +223,26 @@ class RunDir:
         atomic_write_json(self.steps, records)
 
 
+def ledger_records(run: RunDir) -> list[dict[str, Any]]:
+    """The ledger's lines; a line torn by a kill in the middle of a write is skipped."""
+    if not run.ledger.exists():
+        return []
+    records = []
+    for line in run.ledger.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
 # -- registry -----------------------------------------------------------------------------------
-SCHEMA_VERSION = 2  # a registry of another version is rebuilt (it is only an index)
+SCHEMA_VERSION = 3  # a registry of another version is rebuilt (it is only an index)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, preset TEXT, path TEXT, status TEXT,
-                                 updated_at TEXT, checkpoint TEXT);
+                                 updated_at TEXT, checkpoint TEXT, architecture TEXT,
+                                 params INTEGER, tokens INTEGER, wall_s REAL, final_loss REAL,
+                                 dev_loss REAL);
 CREATE TABLE IF NOT EXISTS stages (run TEXT, stage TEXT, tokens INTEGER, steps INTEGER,
                                    final_loss REAL, wall_s REAL, PRIMARY KEY (run, stage));
 CREATE TABLE IF NOT EXISTS probes (run TEXT, split TEXT, n INTEGER, exact REAL,
@@ -230,7 +257,7 @@ def registry(root: Path | None = None) -> sqlite3.Connection:
     base = root or home()
     base.mkdir(parents=True, exist_ok=True)
     path = registry_path(base)
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
@@ -241,7 +268,15 @@ def registry(root: Path | None = None) -> sqlite3.Connection:
         con.close()
         path.replace(path.with_name(path.name + ".corrupt"))
         rebuild_registry(base)
-    return sqlite3.connect(path)
+    return _connect(path)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """WAL: readers (the hub, `svglm runs`, the server) never wait for a run that writes."""
+    con = sqlite3.connect(path, timeout=30)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.row_factory = sqlite3.Row
+    return con
 
 
 def rebuild_registry(root: Path) -> int:
@@ -250,7 +285,7 @@ def rebuild_registry(root: Path) -> int:
     path = registry_path(root)
     path.unlink(missing_ok=True)
     runs = [RunDir(p.parent) for p in sorted(root.glob("*/run.yaml"))]
-    con = sqlite3.connect(path)
+    con = _connect(path)
     con.executescript(SCHEMA)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     with con:
@@ -268,21 +303,43 @@ def _upsert(con: sqlite3.Connection, run: RunDir, status: str) -> None:
     except SvglmError:
         preset = "?"
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    facts: dict[str, Any] = {}
+    try:
+        cfg = run.config()
+        facts["architecture"] = cfg.model.architecture
+        facts["params"] = read_artifact(run.plan, Artifact).model_dump()["model"]["params"]
+    except (SvglmError, KeyError, TypeError):
+        pass
+    try:
+        summary = read_artifact(run.train_summary, TrainSummary)
+        facts |= {"tokens": summary.tokens, "wall_s": summary.wall_s}
+        facts["final_loss"] = summary.final_loss
+    except ArtifactError:
+        summary = None
+    facts["dev_loss"] = serving_dev_loss(run)
     con.execute(
-        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-        (run.name, preset, str(run.root), status, stamp, serving_checkpoint(run)),
+        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run.name,
+            preset,
+            str(run.root),
+            status,
+            stamp,
+            serving_checkpoint(run),
+            *(
+                facts.get(k)
+                for k in ("architecture", "params", "tokens", "wall_s", "final_loss", "dev_loss")
+            ),
+        ),
     )
     con.execute("DELETE FROM stages WHERE run = ?", (run.name,))
     con.execute("DELETE FROM probes WHERE run = ?", (run.name,))
-    try:
-        summary = read_artifact(run.train_summary, TrainSummary)
+    if summary is not None:
         for s in summary.stages:
             con.execute(
                 "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?)",
                 (run.name, s.name, s.tokens, s.steps, s.final_loss, s.wall_s),
             )
-    except ArtifactError:
-        pass  # not trained yet, or a damaged summary: the registry indexes what is there
     try:
         report = read_artifact(run.probe_report, ProbeReport)
         for split, r in [("overall", report.overall), *report.splits.items()]:
@@ -313,6 +370,16 @@ def serving_checkpoint(run: RunDir) -> str | None:
     return manifest.promoted or (finals[-1] if finals else None)
 
 
+def serving_dev_loss(run: RunDir) -> float | None:
+    """The dev loss measured at the serving checkpoint, when it was."""
+    name = serving_checkpoint(run)
+    try:
+        manifest = read_artifact(run.checkpoint_manifest, CheckpointManifest)
+    except ArtifactError:
+        return None
+    return next((r.dev_loss for r in manifest.checkpoints if r.name == name), None)
+
+
 def register(run: RunDir, status: str) -> None:
     """Upsert the run, its stages and its probe scores from the artifacts in its directory."""
     con = registry(run.root.parent)
@@ -322,15 +389,34 @@ def register(run: RunDir, status: str) -> None:
 
 
 def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
+    """Every run with its facts and its visible and hidden exact and overall renderable."""
     con = registry(root)
-    con.row_factory = sqlite3.Row
     rows = con.execute("""
-        SELECT r.name, r.preset, r.status, r.updated_at, r.checkpoint,
-               v.exact AS visible_exact, h.exact AS hidden_exact, o.renderable AS renderable
+        SELECT r.*, v.exact AS visible_exact, h.exact AS hidden_exact,
+               o.renderable AS renderable
         FROM runs r
         LEFT JOIN probes v ON v.run = r.name AND v.split = 'visible'
         LEFT JOIN probes h ON h.run = r.name AND h.split = 'hidden'
         LEFT JOIN probes o ON o.run = r.name AND o.split = 'overall'
-        ORDER BY r.updated_at DESC""").fetchall()
+        ORDER BY r.updated_at DESC, r.name""").fetchall()
     con.close()
     return [dict(r) for r in rows]
+
+
+def run_record(name: str, root: Path | None = None) -> dict[str, Any] | None:
+    """One run as the registry knows it: its facts, its stages and its probe scores."""
+    con = registry(root)
+    row = con.execute("SELECT * FROM runs WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        con.close()
+        return None
+    out = dict(row)
+    out["stages"] = [
+        dict(r) for r in con.execute("SELECT * FROM stages WHERE run = ? ORDER BY rowid", (name,))
+    ]
+    out["probes"] = {
+        r["split"]: {k: r[k] for k in r.keys() if k not in ("run", "split")}
+        for r in con.execute("SELECT * FROM probes WHERE run = ?", (name,))
+    }
+    con.close()
+    return out

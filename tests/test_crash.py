@@ -24,9 +24,8 @@ from typer.testing import CliRunner
 
 from svglm.cli import app
 from svglm.pipeline import STEPS, output_problem, run_steps
-from svglm.runs import RunDir
+from svglm.runs import RunDir, ledger_records
 from svglm.train import checkpoint as ckpt
-from svglm.train.loop import ledger_records
 
 HARNESS = Path(__file__).with_name("crash_harness.py")
 KILLS = int(os.environ.get("SVGLM_CRASH_KILLS", "14"))

@@ -15,8 +15,7 @@ from conftest import TINY_SEQ, make_run
 from svglm.config import StageConfig
 from svglm.files import read_json
 from svglm.pipeline import run_steps
-from svglm.runs import RunDir
-from svglm.train.loop import ledger_records
+from svglm.runs import RunDir, ledger_records
 
 HARNESS = Path(__file__).with_name("ddp_harness.py")
 STEPS = 20

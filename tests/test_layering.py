@@ -33,6 +33,8 @@ STEPS = [
             "svglm.pipeline",
             "svglm.export",
             "svglm.repair",
+            "svglm.archive",
+            "svglm.sweep",
             "svglm.doctor",
             "svglm.cli",
             "svglm.__main__",

@@ -22,11 +22,10 @@ from svglm.errors import ArtifactError
 from svglm.eval.probe import run_probe
 from svglm.files import read_json
 from svglm.pipeline import STEPS, run_steps
-from svglm.runs import RunDir
+from svglm.runs import RunDir, ledger_records
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train import checkpoint as ckpt
 from svglm.train.architecture import initial_model
-from svglm.train.loop import ledger_records
 
 runner = CliRunner()
 

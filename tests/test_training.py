@@ -23,12 +23,11 @@ from svglm.data.build import read_rows
 from svglm.errors import PlanError
 from svglm.files import read_json
 from svglm.pipeline import run_steps
-from svglm.runs import RunDir, list_runs
+from svglm.runs import RunDir, ledger_records, list_runs
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train import checkpoint as ckpt
 from svglm.train.architecture import model_config
 from svglm.train.checkpoint import load_trained
-from svglm.train.loop import ledger_records
 from svglm.train.packing import encode_rows
 from svglm.train.plan import make_plan
 

@@ -16,8 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from svglm.eval.probe import RATES
 from svglm.files import atomic_write_text, read_json
 from svglm.report.plots import ledger_plot
-from svglm.runs import RunDir, hub_page, list_runs
-from svglm.train.loop import ledger_records
+from svglm.runs import RunDir, hub_page, ledger_records, list_runs
 
 _env = Environment(
     loader=PackageLoader("svglm", "report/templates"), autoescape=select_autoescape(["html"])

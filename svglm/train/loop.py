@@ -33,7 +33,7 @@ from svglm.config import RunConfig, StageConfig
 from svglm.data.build import of_surfaces, read_meta, read_rows
 from svglm.errors import ArtifactError, TrainError
 from svglm.files import append_line, atomic_write_json, atomic_write_text
-from svglm.runs import RunDir
+from svglm.runs import RunDir, ledger_records
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train import checkpoint as ckpt
 from svglm.train import distributed as dist
@@ -71,19 +71,6 @@ def prepare_checkpoints(run: RunDir, fingerprint: str, restart: bool, warn: Warn
     shutil.rmtree(run.checkpoints, ignore_errors=True)
     run.ledger.unlink(missing_ok=True)
     ckpt.write_manifest(run, ckpt.empty_manifest(fingerprint))
-
-
-def ledger_records(run: RunDir) -> list[dict[str, Any]]:
-    """The ledger's lines; a line torn by a kill in the middle of a write is skipped."""
-    if not run.ledger.exists():
-        return []
-    records = []
-    for line in run.ledger.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
 
 
 def truncate_ledger(run: RunDir, stages: list[str], first: int, step: int) -> None:
