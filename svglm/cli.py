@@ -12,11 +12,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, NoReturn
 
 import click
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 from typer.core import TyperArgument, TyperCommand
 
@@ -39,6 +41,7 @@ from svglm.names import check_name
 from svglm.pipeline import STEPS, run_steps
 from svglm.repair import before_after, make_repair_run
 from svglm.report.gallery import build_gallery
+from svglm.report.monitor import monitor as follow_ledger
 from svglm.report.terminal import config_diff, duration, human, rate, sparkline
 from svglm.runs import (
     ProbeFiles,
@@ -53,6 +56,7 @@ from svglm.sweep import read_spec, run_sweep, sweep_dir
 from svglm.tasks import TASKS, get_task, task_for
 from svglm.train.architecture import start_from_base
 from svglm.train.checkpoint import promote as promote_checkpoint
+from svglm.train.tensorboard import replay as replay_tensorboard
 
 
 class _PlainArgument(TyperArgument):
@@ -199,6 +203,42 @@ _step_command("data", "Generate the dataset: splits, probe contract, QC and cove
 _step_command("tokenizer", "Train the BPE tokenizer; gate roundtrip and atoms.")
 _step_command("plan", "Write plan.json: the preflight arithmetic and a verdict.")
 _step_command("train", "Train every stage; resumes after a kill.")
+
+
+@app.command(cls=_PlainCommand)
+def monitor(
+    name: RunName,
+    once: Annotated[bool, typer.Option("--once", help="Print the current state and exit.")] = False,
+    interval: Annotated[
+        float, typer.Option(metavar="S", help="Seconds between looks at the ledger.")
+    ] = 1.0,
+) -> None:
+    """Watch a run train: stage, step, loss, dev loss, tokens/s, ETA, loss sparkline.
+
+    Reads ledger.jsonl as it grows, from any shell, while `svglm run` trains; ends when
+    training is done or on Ctrl-C (which stops only the view)."""
+    run = _existing(name)
+    try:
+        if console.is_terminal and not once:
+            with Live(console=console, auto_refresh=False) as live:
+                view = SimpleNamespace(update=lambda line: live.update(line, refresh=True))
+                follow_ledger(run, console.print, once, interval, view)
+        else:
+            follow_ledger(run, typer.echo, once, interval)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command(cls=_PlainCommand)
+def tensorboard(name: RunName) -> None:
+    """Write TensorBoard event files from a run's ledger (into NAME/tensorboard/).
+
+    `tensorboard --logdir $SVGLM_HOME` then shows every run; `train.tensorboard: true` writes
+    them while training instead."""
+    run = _existing(name)
+    with user_errors():
+        n = replay_tensorboard(run)
+    console.print(f"wrote {n} ledger records to {run.tensorboard}")
 
 
 @app.command(cls=_PlainCommand)

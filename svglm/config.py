@@ -228,6 +228,9 @@ class StageConfig(Strict):
 
 class TrainConfig(Strict):
     log_every: int = Field(10, gt=0, le=BIG, description="steps between ledger lines")
+    tensorboard: bool = Field(
+        False, description="also write TensorBoard event files (run/tensorboard/) from the ledger"
+    )
     eval_every: int = Field(
         100, gt=0, le=BIG, description="steps between dev-loss evaluations (and at checkpoints)"
     )

@@ -101,6 +101,7 @@ class RunDir:
         self.checkpoint_manifest = self.checkpoints / "manifest.json"
         self.ledger = root / "ledger.jsonl"
         self.train_summary = root / "train_summary.json"
+        self.tensorboard = root / "tensorboard"  # event files written from the ledger
         # probe and report
         self.probe = root / "probe"
         self.probe_files = ProbeFiles(self.probe)

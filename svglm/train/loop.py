@@ -41,6 +41,7 @@ from svglm.train.architecture import initial_model
 from svglm.train.devices import autocast, resolve_device, resolve_precision
 from svglm.train.packing import IGNORE, collate, encode_rows, pack, window_stream
 from svglm.train.progress import Reporter, reporter
+from svglm.train.tensorboard import TensorBoardLog
 
 Warn = Callable[[str], None]  # how the loop tells the user about resumes and repairs
 SPIKE_WINDOW = 20  # losses the running median of spike detection looks back over
@@ -118,12 +119,19 @@ class Trainer:
         self.logged = (0, 0.0)  # tokens_seen and elapsed at the last ledger line
         self.stage_wall = 0.0  # seconds spent in the current stage, restored on resume
         self.summaries: list[dict[str, Any]] = []  # of the stages finished so far
+        self.board: TensorBoardLog | None = None  # TensorBoard events, when asked for
 
     def train(self) -> dict[str, Any]:
         first, start, state = self.resume()
-        for index in range(first, len(self.cfg.stages)):
-            resumed = state if index == first and start > 0 else None
-            self.summaries.append(self.train_stage(index, start if resumed else 0, resumed))
+        # after resume() has cut the ledger back to the checkpoint, so the events match it
+        self.board = TensorBoardLog(self.run) if self.cfg.train.tensorboard else None
+        try:
+            for index in range(first, len(self.cfg.stages)):
+                resumed = state if index == first and start > 0 else None
+                self.summaries.append(self.train_stage(index, start if resumed else 0, resumed))
+        finally:
+            if self.board is not None:
+                self.board.close()
         return self.summarize()
 
     # -- resume -------------------------------------------------------------------------------
@@ -331,6 +339,8 @@ class Trainer:
         if not finite:
             record["skipped"] = "non-finite loss or gradient"
         append_line(self.run.ledger, json.dumps(record))
+        if self.board is not None:
+            self.board.add(record)
 
     def stage_summary(self, stage: StageConfig, total: int, loss: float) -> dict[str, Any]:
         tokens = total * stage.batch_size * stage.grad_accum * self.cfg.model.seq_len
