@@ -22,7 +22,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/svglm demo
 
+# The browser tests need Debian's chromium and chromium-driver: installed here when missing.
 test: $(STAMP)
+	scripts/ensure-browser.sh
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

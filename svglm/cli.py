@@ -42,6 +42,7 @@ from svglm.pipeline import STEPS, run_steps
 from svglm.repair import before_after, make_repair_run
 from svglm.report.gallery import build_gallery
 from svglm.report.monitor import monitor as follow_ledger
+from svglm.report.server import make_server
 from svglm.report.terminal import config_diff, duration, human, rate, sparkline
 from svglm.runs import (
     ProbeFiles,
@@ -213,10 +214,11 @@ def monitor(
         float, typer.Option(metavar="S", help="Seconds between looks at the ledger.")
     ] = 1.0,
 ) -> None:
-    """Watch a run train: stage, step, loss, dev loss, tokens/s, ETA, loss sparkline.
+    """Watch a run train, live.
 
-    Reads ledger.jsonl as it grows, from any shell, while `svglm run` trains; ends when
-    training is done or on Ctrl-C (which stops only the view)."""
+    Shows stage, step, loss, dev loss, tokens/s, ETA and a loss sparkline, read from
+    ledger.jsonl as it grows, from any shell, while `svglm run` trains. It ends when training
+    is done, or on Ctrl-C (which stops only the view)."""
     run = _existing(name)
     try:
         if console.is_terminal and not once:
@@ -231,10 +233,10 @@ def monitor(
 
 @app.command(cls=_PlainCommand)
 def tensorboard(name: RunName) -> None:
-    """Write TensorBoard event files from a run's ledger (into NAME/tensorboard/).
+    """Write TensorBoard event files from a run's ledger.
 
-    `tensorboard --logdir $SVGLM_HOME` then shows every run; `train.tensorboard: true` writes
-    them while training instead."""
+    They go to NAME/tensorboard/; `tensorboard --logdir $SVGLM_HOME` then shows every run.
+    `train.tensorboard: true` writes them while training instead."""
     run = _existing(name)
     with user_errors():
         n = replay_tensorboard(run)
@@ -622,7 +624,7 @@ def export(
 
 
 runs_app = typer.Typer(
-    help="List, show and compare runs (the registry, $SVGLM_HOME/registry.sqlite).",
+    help="List, show and compare runs (the registry).",
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -754,6 +756,29 @@ def runs_diff(
     width = max(len(a), len(b))
     for name, curve in diff["loss"].items():
         console.print(f"  {name:<{width}} {sparkline(curve, 60)}")
+
+
+@app.command(cls=_PlainCommand)
+def serve(
+    port: Annotated[int, typer.Option(metavar="N", help="Port on 127.0.0.1 (0: any free).")] = 8765,
+) -> None:
+    """Serve the hub, the reports and a playground on 127.0.0.1.
+
+    Read-only, only files under $SVGLM_HOME; reports of runs that are training refresh
+    themselves. The playground (/playground) turns a prompt into a picture with any trained
+    run. Ctrl-C stops it."""
+    try:
+        server = make_server(home(), port)
+    except OSError as e:
+        fail(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}")
+    host, bound = server.server_address[:2]
+    console.print(f"serving {home().resolve()} on http://{host}:{bound}/ (playground: /playground)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @app.command(cls=_PlainCommand)

@@ -177,6 +177,20 @@ class RunDir:
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
+    def is_busy(self) -> bool:
+        """Whether a live process holds the run's lock (is driving it now)."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
     def clean_leftovers(self, keep_checkpoints: set[str] | None) -> list[Path]:
         """Remove what a killed process left behind: temp files of atomic writes, half-written
         checkpoint folders, and checkpoint folders the manifest no longer names (None: the
@@ -258,16 +272,17 @@ def registry(root: Path | None = None) -> sqlite3.Connection:
     base = root or home()
     base.mkdir(parents=True, exist_ok=True)
     path = registry_path(base)
-    con = _connect(path)
     try:
+        con = _connect(path)
         version = con.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
-            return con
         con.close()
+        if version == SCHEMA_VERSION:
+            return _connect(path)
         rebuild_registry(base)  # new, or from an older svglm
     except sqlite3.DatabaseError:
-        con.close()
         path.replace(path.with_name(path.name + ".corrupt"))
+        for journal in ("-wal", "-shm"):  # a damaged file's journal belongs to it
+            path.with_name(path.name + journal).unlink(missing_ok=True)
         rebuild_registry(base)
     return _connect(path)
 

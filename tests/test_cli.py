@@ -21,6 +21,8 @@ VERBS = [
     "tokenizer",
     "plan",
     "train",
+    "monitor",
+    "tensorboard",
     "promote",
     "probe",
     "report",
@@ -31,11 +33,15 @@ VERBS = [
     "chat",
     "repair",
     "export",
-    "runs",
+    "serve",
+    "sweep",
+    "archive",
+    "verify",
     "doctor",
     "dsl",
     "compile",
     "gallery",
+    "runs",
 ]
 
 
@@ -96,8 +102,9 @@ def test_init_run_and_list(home):
     result = runner.invoke(app, ["run", "t", "--quiet"])
     assert result.exit_code == 0, result.output
     assert (home / "t" / "report.html").exists() and (home / "index.html").exists()
-    listed = runner.invoke(app, ["runs"])
-    assert "t" in listed.output and "tiny" in listed.output
+    listed = json.loads(runner.invoke(app, ["runs", "--json"]).output)
+    assert [(r["name"], r["preset"], r["status"]) for r in listed] == [("t", "tiny", "report done")]
+    assert runner.invoke(app, ["runs"]).output.splitlines()[1].startswith("t ")
     again = runner.invoke(app, ["run", "t"])
     assert again.output.count("unchanged, skipped") == 6
 

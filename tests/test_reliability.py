@@ -258,8 +258,8 @@ def test_a_corrupt_steps_json_is_moved_aside(trained):
 
 def test_a_corrupt_registry_is_rebuilt_from_the_run_directories(trained, home):
     (home / "registry.sqlite").write_bytes(b"this is not a database" * 100)
-    listed = ok("runs")
-    assert "r" in listed.output and "tiny" in listed.output
+    listed = json.loads(ok("runs", "--json").output)
+    assert [(r["name"], r["preset"]) for r in listed] == [("r", "tiny")]
     assert (home / "registry.sqlite.corrupt").exists()
 
 
