@@ -26,8 +26,7 @@ from matmul_peak import peak
 from svglm.config import StageConfig, preset
 from svglm.files import read_json
 from svglm.pipeline import run_steps
-from svglm.runs import RunDir
-from svglm.train.loop import ledger_records
+from svglm.runs import RunDir, ledger_records
 
 MODES = [("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)]
 

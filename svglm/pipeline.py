@@ -201,10 +201,12 @@ def run_steps(
                 actions[step]()
             except BaseException:
                 register(run, f"failed at {step}")
+                build_hub(run.root.parent)
                 raise
             run.mark_step(step, fps[step], time.perf_counter() - t0)
             console.print(f"[green]  {step} done[/green] in {time.perf_counter() - t0:.1f}s")
             register(run, f"{step} done")
+            build_hub(run.root.parent)  # the hub follows every step
     build_hub(run.root.parent)
 
 

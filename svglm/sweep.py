@@ -33,6 +33,7 @@ from svglm.errors import ConfigError
 from svglm.files import atomic_write_json, atomic_write_text
 from svglm.names import check_name
 from svglm.pipeline import STEPS, run_steps
+from svglm.report.html import build_hub
 from svglm.runs import RunDir, home, list_runs, sweeps_root
 
 
@@ -100,7 +101,9 @@ def run_sweep(spec: SweepSpec, spec_dir: Path, say: Callable[[str], None], quiet
             run.write_config(cfg)
         say(f"cell {n}/{len(plan)}: {name} " + " ".join(f"{k}={v}" for k, v in values.items()))
         run_steps(run, STEPS, show_progress=not quiet)
-    return write_results(spec, plan)
+    result = write_results(spec, plan)
+    build_hub(home())  # with the ranking
+    return result
 
 
 def ranked(spec: SweepSpec, plan: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:

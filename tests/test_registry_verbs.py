@@ -8,6 +8,7 @@ import json
 import shutil
 import tarfile
 
+import lxml.html
 import yaml
 from typer.testing import CliRunner
 
@@ -74,7 +75,11 @@ def test_a_stopped_sweep_resumes_and_ranks_its_cells(home, tmp_path):
     assert keys == sorted(keys)
     csv_lines = (home / "sweeps" / "sw" / "results.csv").read_text().splitlines()
     assert csv_lines[0].startswith("run,seed,hidden_exact") and len(csv_lines) == 3
-    assert "sw-002" in (home / "index.html").read_text()  # the hub shows the sweep
+    hub = lxml.html.fromstring((home / "index.html").read_text())
+    table = hub.get_element_by_id("sweep-sw").getnext()  # the hub ranks the sweep's cells
+    assert [tr.findall("td")[1].text_content() for tr in table.findall("tr")[1:]] == [
+        r["run"] for r in ranked
+    ]
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"name": "x", "axes": {"seed": [1]}}))
     one_line_error(runner.invoke(app, ["sweep", str(bad)]), "exactly one of preset or base")
