@@ -72,3 +72,15 @@ def test_tensorboard_events_are_the_ledgers_numbers(home):
     assert scalars(run, "all/loss") == want  # and after the fact
     dev = [(r["tokens"], round(r["dev_loss"], 5)) for r in ledger_records(run) if "dev_loss" in r]
     assert scalars(run, "all/dev_loss") == dev
+
+
+def test_monitor_gives_up_on_a_run_that_nobody_drives(tiny_run, tmp_path, monkeypatch):
+    import svglm.report.monitor as mon
+
+    run = RunDir(tmp_path / "tiny")
+    shutil.copytree(tiny_run.root, run.root)
+    run.forget_steps(["train", "probe", "report"])  # as if training had died
+    monkeypatch.setattr(mon, "IDLE_S", 0.2)
+    shown: list[str] = []
+    monitor(run, shown.append, False, 0.01)
+    assert shown[-1] == "tiny is not training (nothing new for 0 s)"

@@ -2,7 +2,8 @@
 
 One line per stage position: stage, step of steps, loss, dev loss, tokens/s, ETA and a loss
 sparkline. On a terminal the line redraws in place; piped, a line is printed per new ledger
-record. It ends when the train step is done, or on Ctrl-C (training goes on either way).
+record. It ends when the train step is done, when the run has stopped (no process drives it
+and its ledger stands still), or on Ctrl-C (training goes on either way).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from svglm.artifacts import Plan, read_artifact
 from svglm.errors import ArtifactError
 from svglm.report.terminal import duration, sparkline
 from svglm.runs import RunDir, ledger_records
+
+IDLE_S = 30.0  # a run nobody drives and whose ledger stands still has stopped
 
 
 def stage_steps(run: RunDir) -> dict[str, int]:
@@ -53,14 +56,22 @@ def monitor(
     interval: float = 1.0,
     live: Any = None,
 ) -> str:
-    """Follow the ledger until the train step is done; returns the last line shown."""
+    """Follow the ledger until the train step is done, or until no process has driven the
+    run (and the ledger has not grown) for IDLE_S; returns the last line shown."""
     seen, line = -1, ""
     steps = stage_steps(run)
+    quiet_since = time.monotonic()
     while True:
         records = ledger_records(run)
         if len(records) != seen:
             seen, line = len(records), status_line(run, records, steps or stage_steps(run))
             (live.update if live is not None else say)(line)
+            quiet_since = time.monotonic()
         if once or "train" in run.step_records():
+            return line
+        if run.is_busy():
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > IDLE_S:
+            say(f"{run.name} is not training (nothing new for {IDLE_S:.0f} s)")
             return line
         time.sleep(interval)
