@@ -43,6 +43,12 @@ STEPS = ("data", "tokenizer", "plan", "train", "probe", "report")
 
 def fingerprints(cfg: RunConfig, run: RunDir) -> dict[str, str]:
     d = cfg.model_dump(mode="json")
+    # Settings that do not change what a step makes stay out of its fingerprint, so that a
+    # newer svglm with such a setting finds an older run's steps done: TensorBoard files are
+    # a view of the ledger, and a run without a repair slice has no `data.repair`.
+    d["train"].pop("tensorboard")
+    if d["data"]["repair"] is None:
+        d["data"].pop("repair")
     base_digest = None  # a changed base checkpoint makes everything from the tokenizer on stale
     if cfg.base is not None:
         base = run.root / cfg.base.path

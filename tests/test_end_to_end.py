@@ -189,3 +189,18 @@ def test_gradient_accumulation_matches_the_larger_batch(tmp_path):
     assert [r["step"] for r in a] == [r["step"] for r in b] == [1, 2, 3, 4]
     for x, y in zip(a, b, strict=True):  # same windows, same normalization: same step
         assert abs(x["loss"] - y["loss"]) <= 1e-5 and abs(x["grad_norm"] - y["grad_norm"]) <= 1e-4
+
+
+def test_settings_that_change_nothing_a_step_makes_leave_it_done(tmp_path):
+    """TensorBoard files are a view of the ledger; a repair slice is new data."""
+    from svglm.config import RepairSlice
+    from svglm.pipeline import fingerprints
+
+    run = make_run(tmp_path)
+    cfg = run.config()
+    base = fingerprints(cfg, run)
+    board = cfg.model_copy(update={"train": cfg.train.model_copy(update={"tensorboard": True})})
+    assert fingerprints(board, run) == base
+    focus = RepairSlice(families={"timeline": 3}, surfaces=["explicit"], rows=10)
+    repaired = cfg.model_copy(update={"data": cfg.data.model_copy(update={"repair": focus})})
+    assert fingerprints(repaired, run)["data"] != base["data"]
