@@ -760,7 +760,9 @@ def runs_diff(
 
 @app.command(cls=_PlainCommand)
 def serve(
-    port: Annotated[int, typer.Option(metavar="N", help="Port on 127.0.0.1 (0: any free).")] = 8765,
+    port: Annotated[
+        int, typer.Option(metavar="N", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")
+    ] = 8765,
 ) -> None:
     """Serve the hub, the reports and a playground on 127.0.0.1.
 

@@ -90,3 +90,12 @@ def test_the_playground_answers_and_refuses_in_the_page(server):
     assert "no trained run" in bad
     bad = request(srv, "POST", "/playground", urllib.parse.urlencode({**form, "content": "{"}))[2]
     assert "not valid JSON" in bad
+
+
+def test_a_port_out_of_range_is_a_usage_error():
+    from typer.testing import CliRunner
+
+    from svglm.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--port", "99999"])
+    assert result.exit_code == 2 and "65535" in result.output and result.exception is not None
