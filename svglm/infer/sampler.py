@@ -81,8 +81,8 @@ def _pick(
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if s.top_p < 1.0:
         order = logits.sort(dim=-1, descending=True)
-        mass = order.values.softmax(-1).cumsum(-1)
-        drop = mass - order.values.softmax(-1) >= s.top_p  # keep the head that reaches top_p
+        probs = order.values.softmax(-1)
+        drop = probs.cumsum(-1) - probs >= s.top_p  # keep the head that reaches top_p
         logits = logits.scatter(1, order.indices, order.values.masked_fill(drop, float("-inf")))
     probs = logits.softmax(-1).cpu()
     return torch.multinomial(probs, 1, generator=gen).squeeze(1).to(logits.device)
@@ -99,6 +99,8 @@ def sample(
     batch_size: int = 64,
     constraint: Constraint | None = None,
 ) -> list[Generation]:
+    """One generation per prompt (token ids, `<|bos|>` first), in the prompts' order. Rows are
+    the constraint's rows in the same order (`constraint.start` is called here)."""
     gen = torch.Generator().manual_seed(settings.seed)
     if constraint is not None:
         constraint.start(len(prompts))
@@ -106,23 +108,10 @@ def sample(
     order = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i))
     results: dict[int, Generation] = {}
     for at in range(0, len(order), batch_size):
-        chunk = order[at : at + batch_size]
-        for i, g in zip(
-            chunk,
-            _decode(
-                model,
-                [prompts[i] for i in chunk],
-                chunk,
-                settings,
-                eos_id,
-                pad_id,
-                close_id,
-                constraint,
-                gen,
-            ),
-            strict=True,
-        ):
-            results[i] = g
+        rows = order[at : at + batch_size]
+        batch = [prompts[i] for i in rows]
+        done = _decode(model, batch, rows, settings, eos_id, pad_id, close_id, constraint, gen)
+        results.update(zip(rows, done, strict=True))
     return [results[i] for i in range(len(prompts))]
 
 
