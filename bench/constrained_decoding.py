@@ -17,6 +17,7 @@ import argparse
 import json
 import statistics
 import time
+from functools import partial
 
 import torch
 
@@ -97,30 +98,23 @@ def main() -> None:
         grammar = Timed(task.grammar(), tok, cfg.vocab_size)
         build_s = time.perf_counter() - t0
         for batch in (1, 16):
-            gens = sample(
+            decode = partial(
+                sample,
                 model,
                 prompts,
                 Sampling(max_tokens=200),
                 tok.eos_id,
                 tok.pad_id,
                 batch_size=batch,
-                constraint=grammar,
             )
+            gens = decode(constraint=grammar)
             replay = Replay([g.ids + [tok.eos_id] for g in gens])
             held, free, mask = [], [], []
             for _ in range(args.repeats):  # interleaved rounds, medians reported
                 grammar.seconds, grammar.steps = 0.0, 0
                 for c, times in ((grammar, held), (replay, free)):
                     t0 = time.perf_counter()
-                    sample(
-                        model,
-                        prompts,
-                        Sampling(max_tokens=200),
-                        tok.eos_id,
-                        tok.pad_id,
-                        batch_size=batch,
-                        constraint=c,
-                    )
+                    decode(constraint=c)
                     times.append(time.perf_counter() - t0)
                 mask.append(grammar.seconds / grammar.steps)
             steps = grammar.steps

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoConfig, AutoModelForCausalLM
 
 from svglm.config import preset
 from svglm.data.build import read_rows
-from svglm.model.hf import export_state, hf_config_dict
+from svglm.model.hf import reference_model
 from svglm.model.transformer import Decoder
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir
@@ -80,13 +79,7 @@ def main() -> None:
     batch = cfg.stages[0].batch_size
     torch.manual_seed(0)
     ours = Decoder(model_config(run, cfg, tok.vocab_size)).train()
-    hf = AutoModelForCausalLM.from_config(
-        AutoConfig.for_model(**hf_config_dict(ours.cfg)),
-        attn_implementation="sdpa",
-        dtype=torch.float32,
-    ).train()
-    hf.load_state_dict(export_state(ours), strict=False)
-    hf.tie_weights()
+    hf = reference_model(ours)
     ours_s, ours_tokens = ours_epoch(ours, rows, cfg.model.seq_len, batch, tok.pad_id)
     hf_s, hf_tokens = hf_epoch(hf, rows, batch, tok.pad_id)
     real = sum(len(r.ids) for r in rows)

@@ -16,12 +16,11 @@ import statistics
 import time
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM
 
 from svglm.config import preset
 from svglm.infer.sampler import Sampling, sample
 from svglm.model.config import architecture_config
-from svglm.model.hf import export_state, hf_config_dict
+from svglm.model.hf import reference_model
 from svglm.model.transformer import Decoder
 
 
@@ -39,13 +38,7 @@ def models() -> tuple[Decoder, torch.nn.Module]:
     )
     torch.manual_seed(0)
     ours = Decoder(cfg).eval()
-    hf = AutoModelForCausalLM.from_config(
-        AutoConfig.for_model(**hf_config_dict(cfg)),
-        attn_implementation="sdpa",
-        dtype=torch.float32,
-    ).eval()
-    hf.load_state_dict(export_state(ours), strict=False)
-    hf.tie_weights()
+    hf = reference_model(ours)
     return ours, hf
 
 

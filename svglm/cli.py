@@ -31,7 +31,7 @@ from svglm.dsl.content import read_pack
 from svglm.dsl.families import family_named
 from svglm.errors import ArtifactError, ConfigError, DataError, SvglmError
 from svglm.eval.autopsy import autopsy, compare
-from svglm.eval.probe import read_prompt_set, run_probe
+from svglm.eval.probe import read_cases, read_prompt_set, run_probe
 from svglm.eval.render import render_png
 from svglm.export import default_target, export_run
 from svglm.files import atomic_write_bytes, atomic_write_text
@@ -331,12 +331,7 @@ def _probe_cases(run: RunDir, constrained: bool) -> list[dict]:
     if not path.is_file():
         what = "a constrained probe" if constrained else "a probe"
         raise ArtifactError(f"{run.name} has no {what} yet: run `svglm probe {run.name}`")
-    try:
-        return [json.loads(line) for line in path.read_text().splitlines()]
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ArtifactError(
-            f"{path}: not JSON lines; run `svglm probe {run.name} --force`"
-        ) from None
+    return read_cases(path)
 
 
 @app.command("autopsy", cls=_PlainCommand)
@@ -680,16 +675,11 @@ def runs_ls(as_json: AsJson = False) -> None:
 def _record(name: str) -> dict:
     run = _existing(name)
     with user_errors():
-        register(run, _status_of(run))  # the registry is an index: bring it up to date
+        register(run, run.status())  # the registry is an index: bring it up to date
         record = run_record(name)
     record["config"] = run.config().model_dump(mode="json")
     record["loss"] = [r["loss"] for r in ledger_records(run) if "loss" in r]
     return record
-
-
-def _status_of(run: RunDir) -> str:
-    done = list(run.step_records())
-    return f"{done[-1]} done" if done else "created"
 
 
 @runs_app.command("show", cls=_PlainCommand)

@@ -26,7 +26,7 @@ from svglm.config import RepairSlice, RunConfig, StageConfig
 from svglm.data.build import read_meta, read_rows
 from svglm.errors import ConfigError
 from svglm.eval.autopsy import autopsy, compare
-from svglm.eval.probe import decode_cases
+from svglm.eval.probe import decode_cases, read_cases
 from svglm.export import export_run
 from svglm.files import atomic_write_json
 from svglm.runs import RunDir
@@ -121,9 +121,6 @@ def make_repair_run(
 def before_after(parent: RunDir, child: RunDir) -> dict[str, Any]:
     """Probe rates of the parent and the repair run side by side, and the misses compared."""
 
-    def cases(run: RunDir) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in run.probe_cases.read_text().splitlines()]
-
     def report(run: RunDir) -> dict[str, Any]:
         return json.loads(run.probe_report.read_text())
 
@@ -142,7 +139,7 @@ def before_after(parent: RunDir, child: RunDir) -> dict[str, Any]:
             for f, r in a["by_split"].get("hidden", {}).get("families", {}).items()
             if f in b["by_split"].get("hidden", {}).get("families", {})
         },
-        "misses": compare(cases(parent), cases(child)),
+        "misses": compare(read_cases(parent.probe_cases), read_cases(child.probe_cases)),
     }
     atomic_write_json(child.root / "repair.json", out)
     return out

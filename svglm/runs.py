@@ -191,6 +191,11 @@ class RunDir:
         finally:
             os.close(fd)
 
+    def status(self) -> str:
+        """What the registry says of the run: its last finished step, or `created`."""
+        done = list(self.step_records())
+        return f"{done[-1]} done" if done else "created"
+
     def clean_leftovers(self, keep_checkpoints: set[str] | None) -> list[Path]:
         """Remove what a killed process left behind: temp files of atomic writes, half-written
         checkpoint folders, and checkpoint folders the manifest no longer names (None: the
@@ -306,8 +311,7 @@ def rebuild_registry(root: Path) -> int:
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     with con:
         for run in runs:
-            done = list(run.step_records())
-            _upsert(con, run, f"{done[-1]} done" if done else "created")
+            _upsert(con, run, run.status())
     con.close()
     return len(runs)
 

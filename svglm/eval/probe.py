@@ -15,7 +15,7 @@ from typing import Any
 
 from svglm.artifacts import ContentPacks, ProbeContract, read_artifact
 from svglm.config import RunConfig
-from svglm.errors import DataError, DSLError
+from svglm.errors import ArtifactError, DataError, DSLError
 from svglm.eval.autopsy import autopsy, classify
 from svglm.eval.render import is_renderable, is_valid_svg
 from svglm.files import atomic_write_json, atomic_write_text
@@ -137,6 +137,14 @@ def aggregate(
             for members in [[c for c in cases if c["split"] == split]]
         },
     }
+
+
+def read_cases(path: Path) -> list[dict[str, Any]]:
+    """The scored cases a probe wrote (cases.jsonl or cases_constrained.jsonl)."""
+    try:
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ArtifactError(f"{path}: missing or not JSON lines; probe again") from None
 
 
 def read_prompt_set(path: Path, task: Task) -> list[dict[str, Any]]:

@@ -220,6 +220,21 @@ def import_state(model: torch.nn.Module, hf_state: dict[str, torch.Tensor]) -> N
 Specials = dict[str, tuple[str, int]]  # {"bos": ("<|bos|>", 1), "eos": ..., "pad": ...}
 
 
+def reference_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The `transformers` model of `model`'s architecture with the same weights, in fp32 with
+    sdpa attention: the peer the benchmarks measure against (needs transformers)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    ref = AutoModelForCausalLM.from_config(
+        AutoConfig.for_model(**hf_config_dict(model.cfg)),
+        attn_implementation="sdpa",
+        dtype=torch.float32,
+    )
+    ref.load_state_dict(export_state(model), strict=False)  # a tied head has no own entry
+    ref.tie_weights()
+    return ref.train(model.training)
+
+
 def save_hf_dir(model: torch.nn.Module, tokenizer_json: str, specials: Specials, out: Path) -> Path:
     """A directory that `AutoModelForCausalLM` and `AutoTokenizer` load with no custom code.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from svglm.errors import SvglmError
-from svglm.eval.probe import RATES
+from svglm.eval.probe import RATES, read_cases
 from svglm.files import atomic_write_text, read_json
 from svglm.report.plots import ledger_plot
 from svglm.report.terminal import duration, human, rate
@@ -99,15 +98,12 @@ def tokenized_rows(run: RunDir, n: int = 3) -> list[list[str]]:
 
 def report_context(run: RunDir) -> dict[str, Any]:
     ledger = ledger_records(run)
-    cases = []
-    if run.probe_cases.exists():
-        for line in run.probe_cases.read_text().splitlines():
-            c = json.loads(line)
-            c["expected_img"] = svg_data_uri(c["expected_svg"])
-            # an exact SVG is the expected one: one image stands for both
-            c["svg_img"] = None if c.get("svg_exact") else svg_data_uri(c["svg"])
-            c["diff"] = atom_diff(c["expected"], c["parsed_output"] or c["raw_output"])
-            cases.append(c)
+    cases = read_cases(run.probe_cases) if run.probe_cases.exists() else []
+    for c in cases:
+        c["expected_img"] = svg_data_uri(c["expected_svg"])
+        # an exact SVG is the expected one: one image stands for both
+        c["svg_img"] = None if c.get("svg_exact") else svg_data_uri(c["svg"])
+        c["diff"] = atom_diff(c["expected"], c["parsed_output"] or c["raw_output"])
     failing = [c for c in cases if c["miss_class"]]
     groups = {}
     for c in failing:
