@@ -22,9 +22,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/svglm demo
 
-# The browser tests need Debian's chromium and chromium-driver: installed here when missing.
+# The browser tests need Debian's chromium and chromium-driver, the OCR judge its tesseract-ocr:
+# installed here when missing.
 test: $(STAMP)
-	scripts/ensure-browser.sh
+	scripts/ensure-system.sh
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -4,7 +4,7 @@ headless Chromium takes to load it (domContentLoaded, load). Prints one JSON lin
     .venv/bin/python bench/report_scale.py RUN_DIR [--sizes 256,1024,4096]
 
 RUN_DIR is a probed run; its cases are repeated (with new ids) up to each size in a copy.
-Needs Debian's chromium and chromium-driver (scripts/ensure-browser.sh).
+Needs Debian's chromium and chromium-driver (scripts/ensure-system.sh).
 """
 
 from __future__ import annotations

@@ -20,21 +20,25 @@ import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from typer.core import TyperArgument, TyperCommand
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from svglm import __version__
 from svglm.archive import archive_run, verify_archive
 from svglm.config import PRESETS, apply_overrides, preset
+from svglm.data.fonts import import_fonts
 from svglm.doctor import doctor as run_doctor
 from svglm.dsl.compiler import compile_text
 from svglm.dsl.content import read_pack
 from svglm.dsl.families import family_named
+from svglm.dsl.glyph import DEFAULT_CHARSET, DEFAULT_GRID
 from svglm.errors import ArtifactError, ConfigError, DataError, SvglmError
 from svglm.eval.autopsy import autopsy, compare
+from svglm.eval.ocr import judge_glyphs
 from svglm.eval.probe import read_cases, read_prompt_set, run_probe
 from svglm.eval.render import render_png
 from svglm.export import default_target, export_run
-from svglm.files import atomic_write_bytes, atomic_write_text
+from svglm.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from svglm.font import font_from_run
 from svglm.infer.generate import Drawer
 from svglm.infer.sampler import Sampling
 from svglm.names import check_name
@@ -79,7 +83,21 @@ class _PlainCommand(TyperCommand):
                 param.__class__ = _PlainArgument
 
 
+class _FlowGroup(TyperGroup):
+    """`svglm --help` lists verbs in the order a run flows; typer would list the groups
+    (data, eval, runs) after every plain verb."""
+
+    AFTER = {"data": "init", "eval": "autopsy"}  # group -> the verb it follows
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = [n for n in super().list_commands(ctx) if n not in self.AFTER]
+        for group, after in self.AFTER.items():
+            names.insert(names.index(after) + 1, group)
+        return names
+
+
 app = typer.Typer(
+    cls=_FlowGroup,
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -171,12 +189,23 @@ def init(
             "--set model.n_layer=4 (repeatable; checked like run.yaml).",
         ),
     ] = None,
+    fonts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fonts",
+            metavar="PATH",
+            help="Font files, folders, globs or archives to import into the run "
+            "(the glyphs preset; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Create runs/NAME/run.yaml from a preset; edit it, then run it.
 
     With --from-hf or --from-gguf the checkpoint (weights, config, tokenizer) is copied into
     runs/NAME/base/; the DSL atoms are added to its tokenizer and training starts from its
-    weights with the embedding resized. A GGUF file must carry its tokenizer.json."""
+    weights with the embedding resized. A GGUF file must carry its tokenizer.json.
+
+    The glyphs preset learns from your fonts: --fonts imports them into runs/NAME/corpus/."""
     with user_errors():
         run = RunDir.named(name)
     if run.exists() and not force:
@@ -188,6 +217,12 @@ def init(
         if from_hf or from_gguf:
             fmt, src = ("hf", from_hf) if from_hf else ("gguf", from_gguf)
             cfg = start_from_base(cfg, src, fmt, run)
+        if (cfg.task.name == "glyph") != bool(fonts):
+            fail("--fonts goes with the glyph task (--preset glyphs), and it needs them")
+        if fonts:
+            assert cfg.task.corpus is not None
+            qc = import_fonts(fonts, run.root / cfg.task.corpus)
+            console.print(f"imported {qc['glyphs']} glyphs of {qc['fonts']} fonts")
         run.write_config(cfg)
     console.print(f"created {run.config_path}")
 
@@ -200,7 +235,75 @@ def _step_command(step: str, doc: str) -> None:
     app.command(step, cls=_PlainCommand)(command)
 
 
-_step_command("data", "Generate the dataset: splits, probe contract, QC and coverage.")
+class _DataGroup(TyperGroup):
+    """`svglm data NAME` runs the data step; `svglm data import-... ` imports a corpus."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["step", *args]
+        return super().parse_args(ctx, args)
+
+
+data_app = typer.Typer(
+    cls=_DataGroup,
+    no_args_is_help=True,
+    help="Generate a run's dataset, or import your own corpus.\n\n"
+    "svglm data NAME writes the splits, probe contract, QC and coverage (stale upstream steps "
+    "run first); svglm data import-fonts PATH... --out DIR imports font files.",
+)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("step", hidden=True, cls=_PlainCommand)
+def data_step(name: RunName, force: Force = False, quiet: Quiet = False) -> None:
+    _execute(_existing(name), ("data",), force, quiet)
+
+
+Sources = Annotated[
+    list[str], typer.Argument(metavar="PATH...", help="Files, folders, globs or archives.")
+]
+OutDir = Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="The corpus folder.")]
+Workers = Annotated[
+    int | None, typer.Option(metavar="N", help="Parallel worker processes (default: the cores).")
+]
+
+
+def _print_import(qc: dict, out: Path, what: str) -> None:
+    console.print(
+        f"{what}; {qc['skipped']} items skipped"
+        + (
+            f" ({', '.join(f'{k}: {v}' for k, v in qc['skip_reasons'].items())})"
+            if qc["skipped"]
+            else ""
+        )
+    )
+    console.print(f"wrote {out / 'corpus.jsonl'} and {out / 'dataset_qc.json'}")
+
+
+@data_app.command("import-fonts", cls=_PlainCommand)
+def import_fonts_cmd(
+    paths: Sources,
+    out: OutDir,
+    chars: Annotated[
+        str, typer.Option(metavar="CHARS", help="The characters to import, each once.")
+    ] = DEFAULT_CHARSET,
+    grid: Annotated[int, typer.Option(min=16, max=1024, help="Grid size: coordinates 0..N-1.")] = (
+        DEFAULT_GRID
+    ),
+    workers: Workers = None,
+    quiet: Quiet = False,
+) -> None:
+    """Import glyphs of font files (.ttf .otf .ttc .woff .woff2) as glyph-language records.
+
+    Outlines are scaled by units-per-em onto the grid with a y-flip and one baseline; each
+    font gets a style class (serif, sans_serif, monospace, handwriting, display), a weight and
+    a slant from its metadata. Unreadable fonts and missing glyphs are skipped, each with its
+    reason in dataset_qc.json."""
+    with user_errors():
+        qc = import_fonts(paths, out, chars, grid, workers, quiet)
+    _print_import(qc, out, f"imported {qc['glyphs']} glyphs of {qc['fonts']} fonts")
+
+
 _step_command("tokenizer", "Train the BPE tokenizer; gate roundtrip and atoms.")
 _step_command("plan", "Write plan.json: the preflight arithmetic and a verdict.")
 _step_command("train", "Train every stage; resumes after a kill.")
@@ -312,7 +415,7 @@ def probe(
     _execute(run, ("train",), False, quiet)  # a custom probe needs the trained model
     with user_errors(), run.lock():
         cfg = run.config()
-        cases = read_prompt_set(prompts, task_for(cfg)) if prompts is not None else None
+        cases = read_prompt_set(prompts, task_for(cfg, run.root)) if prompts is not None else None
         if out is None:
             out = run.probe / "prompts" / check_name(prompts.stem, "a prompt file's name")
         report = run_probe(run, cfg, cases, ProbeFiles(out), constrained)
@@ -616,6 +719,77 @@ def export(
     with user_errors(), run.lock():
         path = export_run(run, fmt, out or default_target(run, fmt), force)
     console.print(f"exported {path}")
+
+
+@app.command(cls=_PlainCommand)
+def font(
+    name: RunName,
+    style: Annotated[str, typer.Option(metavar="STYLE", help="serif, sans_serif, monospace...")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE.otf", help="The font file.")],
+    weight: Annotated[str, typer.Option(metavar="W", help="light, regular or bold.")] = "regular",
+    slant: Annotated[str, typer.Option(metavar="S", help="upright or italic.")] = "upright",
+    family: Annotated[
+        str | None, typer.Option(metavar="NAME", help="The family name the font carries.")
+    ] = None,
+    constrained: Annotated[
+        bool,
+        typer.Option(
+            "--constrained/--free", help="Decode under the glyph grammar (needs llguidance)."
+        ),
+    ] = True,
+) -> None:
+    """Make an installable OpenType font from a glyph run.
+
+    The run draws every character of its corpus in one style, weight and slant; the outlines
+    become a CFF font with advance widths from the glyph bounds, ascender and descender, a
+    Unicode cmap and names. Characters the run could not draw are listed and left out."""
+    run = _existing(name)
+    with user_errors(), run.lock():
+        made = font_from_run(run, out, style, weight, slant, family, constrained)
+    missing = f"; not drawn: {' '.join(made['missing'])}" if made["missing"] else ""
+    console.print(f"wrote {out} with {made['glyphs']} glyphs{missing}")
+
+
+eval_app = typer.Typer(
+    help="Independent judges of a run's outputs.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("glyph-ocr", cls=_PlainCommand)
+def glyph_ocr(
+    name: RunName, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Read the held-out fonts' glyphs with OCR: generated vs real.
+
+    Tesseract reads each glyph of the hidden probe split (fonts train never saw) alone, as the
+    model drew it and as the font draws it; the real glyphs' accuracy is the ceiling. Writes
+    probe/glyph_ocr.json. Needs a probed glyph run, tesseract-ocr and pytesseract."""
+    run = _existing(name)
+    with user_errors():
+        cfg = run.config()
+        if cfg.task.name != "glyph":
+            fail(f"{name} is a {cfg.task.name} run; glyph-ocr judges glyph runs")
+        task = task_for(cfg, run.root)
+        cases = [c for c in read_cases(run.probe_cases) if c["split"] == "hidden"]
+        result = judge_glyphs(cases, task.charset)  # type: ignore[attr-defined]
+        atomic_write_json(run.probe / "glyph_ocr.json", result)
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in result.items() if k != "reads"}))
+        return
+    console.print(
+        f"{result['cases']} held-out glyphs: generated_accuracy "
+        f"{result['generated_accuracy']:.3f}, real_accuracy {result['real_accuracy']:.3f} "
+        f"(ratio {result['ratio']:.3f})"
+    )
+    for group, r in result["classes"].items():
+        console.print(
+            f"  {group:6} n={r['n']:4}  generated {r['generated_accuracy']:.3f}  "
+            f"real {r['real_accuracy']:.3f}"
+        )
 
 
 runs_app = typer.Typer(

@@ -46,7 +46,12 @@ class Strict(BaseModel):
 
 
 class TaskConfig(Strict):
-    name: Literal["scene"] = "scene"
+    name: Literal["scene", "glyph"] = "scene"
+    corpus: str | None = Field(
+        None,
+        description="glyph task: the imported corpus, a folder inside the run directory "
+        "(`svglm init --preset glyphs --fonts DIR` imports it there)",
+    )
     level: Literal["bundle", "scene"] = "bundle"
     families: list[str] = Field(
         default_factory=lambda: list(FAMILIES), description="diagram families to generate"
@@ -70,6 +75,16 @@ class TaskConfig(Strict):
         if not surfaces or any(w <= 0 for w in surfaces.values()):
             raise ValueError("give at least one surface, each with a share above 0")
         return surfaces
+
+    @model_validator(mode="after")
+    def _corpus_where_needed(self) -> TaskConfig:
+        if self.name != "scene" and self.corpus is None:
+            raise ValueError(f"the {self.name} task needs task.corpus (an imported corpus)")
+        if self.corpus is not None and (
+            Path(self.corpus).is_absolute() or ".." in Path(self.corpus).parts
+        ):
+            raise ValueError("task.corpus is a folder inside the run directory")
+        return self
 
     @field_validator("families")
     @classmethod
@@ -420,7 +435,44 @@ def _tiny(name: str) -> RunConfig:
     )
 
 
-PRESETS = {"demo": _demo, "scene-bundle": _scene_bundle, "scene-full": _scene_full, "tiny": _tiny}
+def _glyphs(name: str) -> RunConfig:
+    """Font glyphs from a corpus that `svglm init NAME --preset glyphs --fonts DIR` imports
+    into the run (corpus/); the probe draws every glyph of the held-out fonts. A Qwen3-style
+    6 x 256 decoder on a 384-token context (the longest glyphs, '@' of italic serif faces,
+    are left out with their reason)."""
+    return RunConfig(
+        name=name,
+        preset="glyphs",
+        task=TaskConfig(name="glyph", corpus="corpus", surfaces={"atoms": 1.0}),
+        data=DataConfig(
+            dev=1000,
+            test=64,
+            holdout=1000,
+            templates=0,
+            oov=0,
+            probe_visible=64,
+            probe_hidden=1000,
+            probe_templates=0,
+            probe_oov=0,
+            min_pair_coverage=1,
+        ),
+        tokenizer=TokenizerConfig(vocab_size=512),
+        model=ModelSection(n_layer=6, d_model=256, n_head=8, n_kv_head=2, d_ff=768, seq_len=384),
+        stages=[
+            StageConfig(name="pretrain", tokens=8_000_000, lr=2e-3, batch_size=16, loss="all"),
+        ],
+        train=TrainConfig(eval_every=100, checkpoint_every=200),
+        probe=ProbeConfig(max_tokens=376, batch_size=64),
+    )
+
+
+PRESETS = {
+    "demo": _demo,
+    "scene-bundle": _scene_bundle,
+    "scene-full": _scene_full,
+    "tiny": _tiny,
+    "glyphs": _glyphs,
+}
 
 
 def preset(name: str, run_name: str) -> RunConfig:

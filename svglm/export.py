@@ -76,7 +76,7 @@ def _companions(run: RunDir) -> dict[str, str]:
     return {
         "README.md": model_card(run),
         "content.json": run.content.read_text(),
-        "grammar.lark": task_for(cfg).grammar(),
+        "grammar.lark": task_for(cfg, run.root).grammar(),
     }
 
 

@@ -24,6 +24,7 @@ from svglm.artifacts import (
     read_artifact,
 )
 from svglm.config import RunConfig
+from svglm.corpus import CORPUS
 from svglm.data.build import build_dataset
 from svglm.errors import ArtifactError, ConfigError, SvglmError
 from svglm.eval.probe import run_probe
@@ -55,8 +56,15 @@ def fingerprints(cfg: RunConfig, run: RunDir) -> dict[str, str]:
         files = sorted(base.iterdir()) if base.is_dir() else [base]
         base_digest = [file_digest(f) for f in files]
     # the language itself (families, forms, topics, atoms) is an input of every step
-    language = task_for(cfg).reserved_atoms()
-    fp = {"data": digest("data", __version__, language, cfg.seed, d["task"], d["data"])}
+    language = task_for(cfg, run.root).reserved_atoms()
+    # An imported corpus is an input of the data step as much as its settings are, and so is
+    # the context its rows must fit; a task without one has no `task.corpus`.
+    corpus = []
+    if d["task"]["corpus"] is None:
+        d["task"].pop("corpus")
+    else:
+        corpus = [file_digest(run.root / cfg.task.corpus / CORPUS), d["model"]["seq_len"]]
+    fp = {"data": digest("data", __version__, language, cfg.seed, d["task"], d["data"], *corpus)}
     fp["tokenizer"] = digest("tokenizer", fp["data"], d["tokenizer"], d["base"], base_digest)
     planned = {k: d["train"][k] for k in ("memory_limit_gb", "device", "epochs_warn")}
     fp["plan"] = digest("plan", fp["tokenizer"], d["model"], d["stages"], planned)

@@ -38,7 +38,7 @@ from svglm.train.devices import resolve_device
 
 def dev_cases(run: RunDir, cfg: RunConfig, n: int) -> list[dict[str, Any]]:
     """The first `n` dev rows as probe cases."""
-    task = task_for(cfg)
+    task = task_for(cfg, run.root)
     cases = []
     for i, (row, meta) in enumerate(zip(read_rows(run, "dev"), read_meta(run, "dev"), strict=True)):
         if i == n:
@@ -65,7 +65,7 @@ def diagnose(run: RunDir, cfg: RunConfig, n: int) -> dict[str, Any]:
     cases = dev_cases(run, cfg, n)
     content = read_artifact(run.content, ContentPacks).model_dump()
     model, tok = load_trained(run, cfg, resolve_device(cfg.train.device))
-    scored = decode_cases(task_for(cfg), cases, content, model, tok, cfg)
+    scored = decode_cases(task_for(cfg, run.root), cases, content, model, tok, cfg)
     misses = [c for c in scored if c["miss_class"]]
     surfaces = [s for s, _ in Counter(c["surface"] for c in misses).most_common()]
     if misses and "pair" in cfg.task.surfaces and "pair" not in surfaces:

@@ -1,5 +1,5 @@
 """The report, the hub and the playground in a real headless browser (Debian's Chromium through
-its ChromeDriver; scripts/ensure-browser.sh installs them, `make test` runs it first): every
+its ChromeDriver; scripts/ensure-system.sh installs them, `make test` runs it first): every
 section is there, every case image decodes, failures come first, the filters filter, the hub
 sorts, and a playground prompt comes back as a picture. Pages are served by `svglm serve`."""
 
@@ -27,7 +27,7 @@ SECTIONS = ("summary", "plan", "training", "tokenizer", "dataset", "probe", "aut
 @pytest.fixture(scope="module")
 def browser():
     if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
-        subprocess.run([ROOT / "scripts" / "ensure-browser.sh"], check=True)
+        subprocess.run([ROOT / "scripts" / "ensure-system.sh"], check=True)
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in (

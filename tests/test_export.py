@@ -277,6 +277,6 @@ def test_an_hf_export_draws_on_its_own_with_its_grammar_content_and_card(tiny_ru
             break
         ids.append(token)
     text = hf_tok.decode(ids).split("[OUT]")[1].strip()
-    task = task_for(tiny_run.config())
+    task = task_for(tiny_run.config(), tiny_run.root)
     scene = parse_scene(task.materialize(task.canonical(text)))
     assert is_renderable(compile_scene(scene, content["topics"][scene.topic]))

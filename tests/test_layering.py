@@ -32,6 +32,7 @@ STEPS = [
         [
             "svglm.pipeline",
             "svglm.export",
+            "svglm.font",
             "svglm.repair",
             "svglm.archive",
             "svglm.sweep",

@@ -92,7 +92,7 @@ def test_init_from_hf_extends_tokenizer_and_starts_from_the_weights(home, tmp_pa
 
     run_steps(run, ("plan",), show_progress=False)
     tok = SvglmTokenizer.load(run.tokenizer_json)
-    atoms = task_for(cfg).reserved_atoms()
+    atoms = task_for(cfg, run.root).reserved_atoms()
     assert tok.vocab_size == base_tok.get_vocab_size() + 3 + len(atoms)  # markers + atoms
     assert json.loads(run.tokenizer_roundtrip.read_text())["exact"]
     assert json.loads(run.atom_audit.read_text())["verdict"] == "PASS"

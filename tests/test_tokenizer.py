@@ -47,7 +47,7 @@ def test_no_two_tokens_share_an_id(tiny_run):
     atom and a byte decoded alike; the audit now fails on that, and the trained one passes."""
     vocab = load(tiny_run).tok.get_vocab(with_added_tokens=True)
     assert len(set(vocab.values())) == len(vocab)
-    atoms = task_for(tiny_run.config()).reserved_atoms()
+    atoms = task_for(tiny_run.config(), tiny_run.root).reserved_atoms()
     clash = Tokenizer(models.BPE())
     clash.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     clash.add_special_tokens(["<|pad|>", "<|bos|>", "<|eos|>"])
@@ -111,4 +111,4 @@ def test_atom_audit_fails_when_an_atom_is_not_reserved(tiny_run, tmp_path):
     tok = _corrupt(tiny_run, tmp_path, unreserve)
     with pytest.raises(TokenizerError, match=r"\[OUT\]"):
         _gate_in_copy(tiny_run, tmp_path, tok)
-    assert "[OUT]" in task_for(tiny_run.config()).reserved_atoms()
+    assert "[OUT]" in task_for(tiny_run.config(), tiny_run.root).reserved_atoms()

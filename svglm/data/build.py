@@ -59,7 +59,7 @@ def stage_surfaces(cfg: RunConfig) -> dict[str, list[str]]:
 
 
 def build_dataset(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
-    task = task_for(cfg)
+    task = task_for(cfg, run.root)
     sizes = {s: getattr(cfg.data, s) for s in (*SPLITS, "templates", "oov")}
     data = task.generate(cfg.seed, sizes)
     if cfg.data.repair is not None:

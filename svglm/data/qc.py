@@ -13,7 +13,7 @@ from collections import Counter
 from statistics import mean
 from typing import Any
 
-from svglm.checks import Check, check
+from svglm.checks import Check, advise, check
 from svglm.errors import DSLError
 from svglm.tasks.base import CoverageSpace, GeneratedData, Task
 
@@ -74,6 +74,14 @@ def quality_checks(task: Task, data: GeneratedData) -> list[Check]:
             f"train prompts use words meant to be unseen: {', '.join(leaked)}"
             if leaked
             else f"{len(unseen)} out-of-vocabulary words, none in train",
+        )
+    )
+    left = data.left_out
+    checks.append(
+        advise(
+            "rows_fit_context",
+            not left,
+            f"{len(left)} source items left out, e.g. {left[0]}" if left else "every item fits",
         )
     )
     return checks

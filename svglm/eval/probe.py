@@ -17,7 +17,7 @@ from svglm.artifacts import ContentPacks, ProbeContract, read_artifact
 from svglm.config import RunConfig
 from svglm.errors import ArtifactError, DataError, DSLError
 from svglm.eval.autopsy import autopsy, classify
-from svglm.eval.render import is_renderable, is_valid_svg
+from svglm.eval.render import ink_iou, is_renderable, is_valid_svg
 from svglm.files import atomic_write_json, atomic_write_text
 from svglm.infer.grammar import GrammarConstraint
 from svglm.infer.sampler import Sampling, sample
@@ -39,6 +39,7 @@ RATES = (
     "dirty_tail",
     "budget_truncated",
 )
+INK_RATES = ("closed", "render_iou", "memorized")
 
 
 def extract_block(raw: str, opener: str, closer: str) -> tuple[str | None, str]:
@@ -89,6 +90,11 @@ def score_case(
         out["svg_exact"] = out["svg"] == out["expected_svg"]
         out["valid_svg"] = is_valid_svg(out["svg"])
         out["renderable"] = out["valid_svg"] and is_renderable(out["svg"])
+    if task.scores_ink:
+        out["closed"] = block is not None and task.closed(block)
+        out["render_iou"] = (
+            round(ink_iou(out["svg"], out["expected_svg"]), 4) if out["renderable"] else 0.0
+        )
     out["miss_class"] = classify(out, task)
     return out
 
@@ -102,7 +108,21 @@ def rates(cases: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             hits = sum(1 for c in cases if c[key])
         agg[key] = round(hits / n, 4) if n else 0.0
+    for key in INK_RATES:  # the mean, for cases of the tasks that score ink
+        if n and all(key in c for c in cases):
+            agg[key] = round(sum(float(c[key]) for c in cases) / n, 4)
     return agg
+
+
+def mark_memorized(cases: list[dict[str, Any]], train_targets: set[str]) -> None:
+    """`memorized`: the case's valid output is, byte for byte, the target of a train row."""
+    for c in cases:
+        c["memorized"] = c["valid"] and c["parsed_output"] in train_targets
+
+
+def train_targets(run: RunDir, task: Task) -> set[str]:
+    rows = run.split("train").read_text().splitlines()
+    return {block for r in rows if (block := extract_block(r, task.opener, task.closer)[0])}
 
 
 def aggregate(
@@ -222,7 +242,7 @@ def run_probe(
     """Probe the serving checkpoint on the run's contract (or on `cases`, a user's own set),
     decoding freely and, when `constrained` (default: probe.constrained), under the task's
     grammar too; write the report, the cases and the autopsy to `files` (default probe/)."""
-    task = task_for(cfg)
+    task = task_for(cfg, run.root)
     if cases is None:
         cases = [c.model_dump() for c in read_artifact(run.probe_contract, ProbeContract).cases]
     files = files or run.probe_files
@@ -230,6 +250,9 @@ def run_probe(
     device = resolve_device(cfg.train.device)
     model, tok = load_trained(run, cfg, device)
     free = decode_cases(task, cases, content, model, tok, cfg)
+    seen = train_targets(run, task) if task.scores_ink else set()
+    if task.scores_ink:
+        mark_memorized(free, seen)
     decoding = {
         "constrained": False,
         "greedy": True,
@@ -248,6 +271,8 @@ def run_probe(
     if cfg.probe.constrained if constrained is None else constrained:
         grammar = GrammarConstraint(task.grammar(), tok, model.cfg.vocab_size)
         held = decode_cases(task, cases, content, model, tok, cfg, grammar)
+        if task.scores_ink:
+            mark_memorized(held, seen)
         side = aggregate(held, run.name, decoding | {"constrained": True})
         report["constrained"] = {k: v for k, v in side.items() if k not in ("schema", "run")}
         report["constrained"]["cases_file"] = files.cases_constrained.name

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 from lxml import etree
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -28,3 +31,25 @@ def is_renderable(svg: str) -> bool:
         return len(render_png(svg, width=240)) > 0
     except ValueError:
         return False
+
+
+def ink(svg: str, size: int) -> np.ndarray:
+    """Which pixels of a `size`-wide render are ink: darker than mid-grey over white."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(render_png(svg, width=size))).convert("RGBA")
+    white = Image.new("RGBA", image.size, "white")
+    return np.asarray(Image.alpha_composite(white, image).convert("L")) < 128
+
+
+def ink_iou(svg: str, expected_svg: str, size: int = 128) -> float:
+    """Intersection over union of the ink of two renders at one size (1.0 when neither has
+    any); 0.0 when either cannot be rendered or their shapes differ."""
+    try:
+        a, b = ink(svg, size), ink(expected_svg, size)
+    except (ValueError, OSError):
+        return 0.0
+    if a.shape != b.shape:
+        return 0.0
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0

@@ -39,7 +39,7 @@ class Drawing:
 class Drawer:
     def __init__(self, run: RunDir, constrained: bool = False):
         self.run, self.cfg = run, run.config()
-        self.task = task_for(self.cfg)
+        self.task = task_for(self.cfg, run.root)
         self.content = read_artifact(run.content, ContentPacks).model_dump()
         self.device = resolve_device(self.cfg.train.device)
         self.precision = resolve_precision(self.cfg.train.precision, self.device)

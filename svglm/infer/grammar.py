@@ -33,11 +33,12 @@ def _llguidance():
     return llguidance
 
 
-ATOM_LITERAL = re.compile(r'"( \[[^"\\\]]*\])"')  # a quoted atom with its leading space
+# a quoted atom or path word (`" [form:grid]"`, `" 127"`) with its leading space
+ATOM_LITERAL = re.compile(r'"( [^"\\ ]+)"')
 
 
 def bind_atoms(lark: str, encode: Callable[[str], list[int]]) -> str:
-    """`lark` with every quoted atom that is a single token replaced by that token's id."""
+    """`lark` with every quoted word that is a single token replaced by that token's id."""
 
     def bound(m: re.Match) -> str:
         ids = encode(m.group(1))

@@ -48,6 +48,8 @@ class GeneratedData:
     # held-out sentence template, and the words only out-of-vocabulary prompts use.
     held_phrasings: list[str] = field(default_factory=list)
     unseen_words: list[str] = field(default_factory=list)
+    # Source items (an imported glyph, an icon) that became no row, each with its reason.
+    left_out: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +68,8 @@ class Task(Protocol):
     name: str
     opener: str  # the atom that opens a target block, e.g. "[bundle]"
     closer: str  # the atom that closes it, e.g. "[/bundle]"
+    closed_targets: bool  # rows are reserved tokens only: the tokenizer gates unknown tokens
+    scores_ink: bool  # the probe scores ink: render IoU, closure, memorization (glyph, svg)
 
     def reserved_atoms(self) -> list[str]:
         """Closed-set atoms (prompt and target) that must each be a single token."""
@@ -85,6 +89,9 @@ class Task(Protocol):
 
     def viable_prefix(self, unfinished: str) -> bool:
         """Whether an opened but unclosed block could still become valid given more tokens."""
+
+    def closed(self, raw_block: str) -> bool:
+        """Whether a complete block (valid or not) closes everything it opens (ink tasks)."""
 
     def grammar(self) -> str:
         """A Lark grammar (llguidance's dialect) of the target blocks this task makes, built from

@@ -119,6 +119,8 @@ class Pool:
 
 class SceneTask:
     name = "scene"
+    closed_targets = False  # content keys and free text go through BPE
+    scores_ink = False
 
     def __init__(
         self,

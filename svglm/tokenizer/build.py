@@ -13,12 +13,12 @@ from svglm.model.pretrained import read_base_tokenizer
 from svglm.runs import SPLITS, RunDir
 from svglm.tasks import task_for
 from svglm.tokenizer.bpe import SvglmTokenizer, extend_tokenizer, train_bpe
-from svglm.tokenizer.gates import atom_audit, roundtrip
+from svglm.tokenizer.gates import atom_audit, roundtrip, unknown_tokens
 
 
 def build_tokenizer(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
     """Train BPE on the train split, or extend the base checkpoint's tokenizer with the atoms."""
-    atoms = task_for(cfg).reserved_atoms()
+    atoms = task_for(cfg, run.root).reserved_atoms()
     if cfg.base is None:
         tok = train_bpe(read_rows(run, "train"), atoms, cfg.tokenizer.vocab_size)
     else:
@@ -30,10 +30,12 @@ def build_tokenizer(run: RunDir, cfg: RunConfig) -> dict[str, Any]:
 
 def gate_tokenizer(run: RunDir, cfg: RunConfig, tok: SvglmTokenizer) -> dict[str, Any]:
     """Check a saved tokenizer against the whole corpus; raises with the first bad row shown."""
-    atoms = task_for(cfg).reserved_atoms()
+    task = task_for(cfg, run.root)
+    atoms = task.reserved_atoms()
     rows = [r for split in SPLITS for r in read_rows(run, split)]
     rt = roundtrip(tok, rows)
     audit = atom_audit(tok, atoms)
+    closed = unknown_tokens(tok, rows, atoms) if task.closed_targets else None
     manifest = {
         "schema": "svglm.tokenizer_manifest/1",
         "kind": "byte_level_bpe" if cfg.base is None else f"{cfg.base.format}_base_extended",
@@ -43,6 +45,8 @@ def gate_tokenizer(run: RunDir, cfg: RunConfig, tok: SvglmTokenizer) -> dict[str
         "roundtrip_exact": rt["exact"],
         "atom_audit": audit["verdict"],
     }
+    if closed is not None:
+        manifest["unknown_tokens"] = closed["unknown"]
     atomic_write_json(run.tokenizer_roundtrip, rt)
     atomic_write_json(run.atom_audit, audit)
     atomic_write_json(run.tokenizer_manifest, manifest)
@@ -51,6 +55,12 @@ def gate_tokenizer(run: RunDir, cfg: RunConfig, tok: SvglmTokenizer) -> dict[str
         raise TokenizerError(
             f"tokenizer roundtrip is not exact: row {m['index']} differs at "
             f"char {m['at_char']}: {m['row'][:70]!r} -> {m['decoded'][:70]!r}"
+        )
+    if closed is not None and closed["unknown"]:
+        m = closed["first"]
+        raise TokenizerError(
+            f"{closed['unknown']} words outside the reserved vocabulary, the first "
+            f"{m['word']!r} in row {m['index']}: {m['row'][:70]!r}"
         )
     if audit["verdict"] != "PASS":
         if audit["split"]:

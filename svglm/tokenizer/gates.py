@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from svglm.tokenizer.bpe import SvglmTokenizer
+from svglm.tokenizer.bpe import SvglmTokenizer, row_body
 
 
 def roundtrip(tok: SvglmTokenizer, rows: list[str]) -> dict[str, Any]:
@@ -53,3 +53,22 @@ def atom_audit(tok: SvglmTokenizer, atoms: list[str]) -> dict[str, Any]:
         "shared_ids": shared,
         "verdict": "PASS" if not split and not shared else "FAIL",
     }
+
+
+def unknown_tokens(tok: SvglmTokenizer, rows: list[str], atoms: list[str]) -> dict[str, Any]:
+    """For a task whose rows are made of reserved tokens only (the glyph task's path
+    vocabulary): every word of every row that is not one reserved token. Byte-level BPE has no
+    UNK token, so a value missing from the vocabulary would otherwise pass silently, spelled
+    in pieces the model must learn to join (" 64" as " 6" + "4")."""
+    reserved = {ids[0] for a in atoms if len(ids := tok.encode(" " + a)) == 1}
+    known: dict[str, bool] = {}
+    unknown, first = 0, None
+    for i, row in enumerate(rows):
+        for word in row_body(row).split():
+            if word not in known:
+                ids = tok.encode(" " + word)
+                known[word] = len(ids) == 1 and ids[0] in reserved
+            if not known[word]:
+                unknown += 1
+                first = first or {"index": i, "row": row, "word": word}
+    return {"unknown": unknown, "first": first}
