@@ -26,16 +26,17 @@ from svglm import __version__
 from svglm.archive import archive_run, verify_archive
 from svglm.config import PRESETS, apply_overrides, preset
 from svglm.data.fonts import import_fonts
+from svglm.data.svgs import import_svgs
 from svglm.doctor import doctor as run_doctor
 from svglm.dsl.compiler import compile_text
 from svglm.dsl.content import read_pack
 from svglm.dsl.families import family_named
 from svglm.dsl.glyph import DEFAULT_CHARSET, DEFAULT_GRID
+from svglm.dsl.rawsvg import DEFAULT_GRID as SVG_GRID
 from svglm.errors import ArtifactError, ConfigError, DataError, SvglmError
 from svglm.eval.autopsy import autopsy, compare
 from svglm.eval.ocr import judge_glyphs
 from svglm.eval.probe import read_cases, read_prompt_set, run_probe
-from svglm.eval.render import render_png
 from svglm.export import default_target, export_run
 from svglm.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from svglm.font import font_from_run
@@ -43,6 +44,7 @@ from svglm.infer.generate import Drawer
 from svglm.infer.sampler import Sampling
 from svglm.names import check_name
 from svglm.pipeline import STEPS, run_steps
+from svglm.render import render_png
 from svglm.repair import before_after, make_repair_run
 from svglm.report.gallery import build_gallery
 from svglm.report.monitor import monitor as follow_ledger
@@ -198,6 +200,15 @@ def init(
             "(the glyphs preset; repeatable).",
         ),
     ] = None,
+    svg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--svg",
+            metavar="PATH",
+            help="SVG files, folders, globs or archives to import into the run "
+            "(the icons preset; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Create runs/NAME/run.yaml from a preset; edit it, then run it.
 
@@ -205,7 +216,8 @@ def init(
     runs/NAME/base/; the DSL atoms are added to its tokenizer and training starts from its
     weights with the embedding resized. A GGUF file must carry its tokenizer.json.
 
-    The glyphs preset learns from your fonts: --fonts imports them into runs/NAME/corpus/."""
+    The glyphs preset learns from your fonts, the icons preset from your SVG files: --fonts or
+    --svg imports them into runs/NAME/corpus/."""
     with user_errors():
         run = RunDir.named(name)
     if run.exists() and not force:
@@ -219,10 +231,19 @@ def init(
             cfg = start_from_base(cfg, src, fmt, run)
         if (cfg.task.name == "glyph") != bool(fonts):
             fail("--fonts goes with the glyph task (--preset glyphs), and it needs them")
-        if fonts:
+        if (cfg.task.name == "svg") != bool(svg):
+            fail("--svg goes with the svg task (--preset icons), and it needs them")
+        if fonts or svg:
             assert cfg.task.corpus is not None
-            qc = import_fonts(fonts, run.root / cfg.task.corpus)
-            console.print(f"imported {qc['glyphs']} glyphs of {qc['fonts']} fonts")
+            corpus = run.root / cfg.task.corpus
+            if fonts:
+                qc = import_fonts(fonts, corpus)
+                console.print(f"imported {qc['glyphs']} glyphs of {qc['fonts']} fonts")
+            else:
+                qc = import_svgs(svg or [], corpus)
+                console.print(f"imported {qc['records']} of {qc['files']} SVG files")
+            if qc["skipped"]:
+                console.print(f"{qc['skipped']} items skipped: see {corpus / 'dataset_qc.json'}")
         run.write_config(cfg)
     console.print(f"created {run.config_path}")
 
@@ -249,7 +270,8 @@ data_app = typer.Typer(
     no_args_is_help=True,
     help="Generate a run's dataset, or import your own corpus.\n\n"
     "svglm data NAME writes the splits, probe contract, QC and coverage (stale upstream steps "
-    "run first); svglm data import-fonts PATH... --out DIR imports font files.",
+    "run first); svglm data import-svg and import-fonts PATH... --out DIR import SVG files "
+    "and font files.",
 )
 app.add_typer(data_app, name="data")
 
@@ -278,6 +300,36 @@ def _print_import(qc: dict, out: Path, what: str) -> None:
         )
     )
     console.print(f"wrote {out / 'corpus.jsonl'} and {out / 'dataset_qc.json'}")
+
+
+@data_app.command("import-svg", cls=_PlainCommand)
+def import_svg_cmd(
+    paths: Sources,
+    out: OutDir,
+    grid: Annotated[
+        float, typer.Option(metavar="STEP", help="Round numbers to this step (viewBox units).")
+    ] = SVG_GRID,
+    min_iou: Annotated[
+        float,
+        typer.Option(metavar="IOU", help="Skip a file whose canonical form draws differently."),
+    ] = 0.99,
+    max_chars: Annotated[
+        int, typer.Option(metavar="N", help="Skip a canonical document longer than this.")
+    ] = 2000,
+    workers: Workers = None,
+    quiet: Quiet = False,
+) -> None:
+    """Import SVG files as canonical raw SVG, one document per row.
+
+    A hardened parser (no entities, no DTD, no network, a depth limit) reads each file;
+    comments, metadata, scripts, event handlers, editor namespaces and external references
+    are dropped; transforms are applied, <use> resolved and shapes made paths, with numbers on
+    the grid. A file is kept only if its canonical form renders with the same ink (IoU);
+    duplicates and near duplicates are dropped. Every skipped file has its reason in
+    dataset_qc.json."""
+    with user_errors():
+        qc = import_svgs(paths, out, grid, min_iou, max_chars, workers, quiet)
+    _print_import(qc, out, f"imported {qc['records']} of {qc['files']} SVG files")
 
 
 @data_app.command("import-fonts", cls=_PlainCommand)

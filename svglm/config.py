@@ -46,11 +46,12 @@ class Strict(BaseModel):
 
 
 class TaskConfig(Strict):
-    name: Literal["scene", "glyph"] = "scene"
+    name: Literal["scene", "glyph", "svg"] = "scene"
     corpus: str | None = Field(
         None,
-        description="glyph task: the imported corpus, a folder inside the run directory "
-        "(`svglm init --preset glyphs --fonts DIR` imports it there)",
+        description="glyph and svg tasks: the imported corpus, a folder inside the run "
+        "directory (`svglm init --preset glyphs --fonts DIR` or `--preset icons --svg DIR` "
+        "imports it there)",
     )
     level: Literal["bundle", "scene"] = "bundle"
     families: list[str] = Field(
@@ -466,12 +467,44 @@ def _glyphs(name: str) -> RunConfig:
     )
 
 
+def _icons(name: str) -> RunConfig:
+    """A user's SVG icons as canonical raw SVG, from a corpus that `svglm init NAME --preset
+    icons --svg DIR` imports into the run (corpus/); asked for by name. A Qwen3-style 4 x 256
+    decoder on a 512-token context."""
+    return RunConfig(
+        name=name,
+        preset="icons",
+        task=TaskConfig(name="svg", corpus="corpus", surfaces={"atoms": 1.0}),
+        data=DataConfig(
+            dev=200,
+            test=64,
+            holdout=200,
+            templates=0,
+            oov=0,
+            probe_visible=64,
+            probe_hidden=128,
+            probe_templates=0,
+            probe_oov=0,
+            min_coverage=1,
+            min_pair_coverage=0,
+        ),
+        tokenizer=TokenizerConfig(vocab_size=1024),
+        model=ModelSection(n_layer=4, d_model=256, n_head=8, n_kv_head=2, d_ff=768, seq_len=512),
+        stages=[
+            StageConfig(name="pretrain", tokens=4_000_000, lr=2e-3, batch_size=8, loss="all"),
+        ],
+        train=TrainConfig(eval_every=100, checkpoint_every=200),
+        probe=ProbeConfig(max_tokens=512, batch_size=32),
+    )
+
+
 PRESETS = {
     "demo": _demo,
     "scene-bundle": _scene_bundle,
     "scene-full": _scene_full,
     "tiny": _tiny,
     "glyphs": _glyphs,
+    "icons": _icons,
 }
 
 

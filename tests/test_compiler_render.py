@@ -22,7 +22,7 @@ from svglm.dsl.compiler import compile_scene
 from svglm.dsl.families import FAMILIES
 from svglm.dsl.lower import lower
 from svglm.dsl.schema import STYLE
-from svglm.eval.render import is_valid_svg, render_png
+from svglm.render import is_valid_svg, render_png
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from svglm.cli import app
 from svglm.dsl.families import FAMILIES
-from svglm.eval.render import is_renderable
+from svglm.render import is_renderable
 
 runner = CliRunner()
 BUNDLE = (

@@ -245,8 +245,8 @@ def test_an_hf_export_draws_on_its_own_with_its_grammar_content_and_card(tiny_ru
 
     from svglm.dsl.compiler import compile_scene
     from svglm.dsl.scene import parse_scene
-    from svglm.eval.render import is_renderable
     from svglm.export import export_run
+    from svglm.render import is_renderable
     from svglm.tasks import task_for
 
     out = export_run(tiny_run, "hf", tmp_path / "hf")

@@ -115,7 +115,7 @@ from svglm.dsl.compiler import compile_scene
 from svglm.dsl.families import FAMILIES
 from svglm.dsl.lower import lower
 from svglm.dsl.scene import parse_scene, print_scene
-from svglm.eval.render import is_renderable
+from svglm.render import is_renderable
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir
 from svglm.tasks import get_task

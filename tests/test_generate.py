@@ -13,7 +13,7 @@ from svglm.cli import app
 from svglm.dsl.compiler import compile_text, compile_with_pack
 from svglm.dsl.families import FAMILIES
 from svglm.errors import DataError
-from svglm.eval.render import is_renderable
+from svglm.render import is_renderable
 from tests.conftest import one_line_error
 
 runner = CliRunner()

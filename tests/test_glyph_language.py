@@ -20,7 +20,7 @@ from svglm.dsl.glyph import (
     print_glyph,
 )
 from svglm.errors import DSLError
-from svglm.eval.render import ink_iou
+from svglm.render import ink_iou
 
 GRID = 128
 coord = st.integers(0, GRID - 1)

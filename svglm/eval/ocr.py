@@ -16,7 +16,7 @@ from typing import Any
 
 from svglm.dsl.glyph import char_class, char_of
 from svglm.errors import DependencyError
-from svglm.eval.render import render_png
+from svglm.render import render_png
 
 SIZE, MARGIN = 128, 32  # the render, and the white border Tesseract wants around a character
 

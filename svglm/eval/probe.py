@@ -17,11 +17,11 @@ from svglm.artifacts import ContentPacks, ProbeContract, read_artifact
 from svglm.config import RunConfig
 from svglm.errors import ArtifactError, DataError, DSLError
 from svglm.eval.autopsy import autopsy, classify
-from svglm.eval.render import ink_iou, is_renderable, is_valid_svg
 from svglm.files import atomic_write_json, atomic_write_text
 from svglm.infer.grammar import GrammarConstraint
 from svglm.infer.sampler import Sampling, sample
 from svglm.model.transformer import Decoder
+from svglm.render import ink_iou, is_renderable, is_valid_svg
 from svglm.runs import ProbeFiles, RunDir
 from svglm.tasks import task_for
 from svglm.tasks.base import Task

@@ -14,9 +14,9 @@ from typing import Any
 from svglm.artifacts import ContentPacks, read_artifact
 from svglm.dsl.compiler import compile_with_pack
 from svglm.errors import SvglmError
-from svglm.eval.render import is_renderable
 from svglm.infer.grammar import GrammarConstraint
 from svglm.infer.sampler import Sampling, sample
+from svglm.render import is_renderable
 from svglm.runs import RunDir
 from svglm.tasks import task_for
 from svglm.train.checkpoint import load_trained

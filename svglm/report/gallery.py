@@ -16,8 +16,8 @@ from svglm.dsl.bundle import make_bundle, print_bundle
 from svglm.dsl.compiler import compile_text
 from svglm.dsl.families import FAMILIES
 from svglm.dsl.schema import STYLE
-from svglm.eval.render import render_png
 from svglm.files import atomic_write_text
+from svglm.render import render_png
 from svglm.report.html import environment
 
 WIDTH = 720  # pixels: sharp in a three-column grid

@@ -8,9 +8,10 @@ from svglm.config import RunConfig
 from svglm.errors import ConfigError
 from svglm.tasks.base import Task
 from svglm.tasks.glyph import GlyphTask
+from svglm.tasks.rawsvg import RawSvgTask
 from svglm.tasks.scene import SceneTask
 
-TASKS = ("scene", "glyph")
+TASKS = ("scene", "glyph", "svg")
 
 
 def get_task(name: str, **options: object) -> Task:
@@ -18,6 +19,8 @@ def get_task(name: str, **options: object) -> Task:
         return SceneTask(**options)  # type: ignore[arg-type]
     if name == "glyph":
         return GlyphTask(**options)  # type: ignore[arg-type]
+    if name == "svg":
+        return RawSvgTask(**options)  # type: ignore[arg-type]
     raise ConfigError(f"unknown task {name!r} (known: {', '.join(TASKS)})")
 
 

@@ -1,4 +1,6 @@
-"""Independent checks of compiled SVG: well-formed XML (hardened parser) and a real rasterizer."""
+"""Rendering shared by every step: well-formed XML (hardened parser), a real rasterizer (resvg),
+and the ink of a render. The data step proves canonical SVG unchanged with it, the probe scores
+with it."""
 
 from __future__ import annotations
 
