@@ -47,6 +47,7 @@ from svglm.pipeline import STEPS, run_steps
 from svglm.render import render_png
 from svglm.repair import before_after, make_repair_run
 from svglm.report.gallery import build_gallery
+from svglm.report.html import build_report
 from svglm.report.monitor import monitor as follow_ledger
 from svglm.report.server import make_server
 from svglm.report.terminal import config_diff, duration, human, rate, sparkline
@@ -234,7 +235,7 @@ def init(
         if (cfg.task.name == "svg") != bool(svg):
             fail("--svg goes with the svg task (--preset icons), and it needs them")
         if fonts or svg:
-            assert cfg.task.corpus is not None
+            assert cfg.task.corpus is not None  # the glyph and svg tasks require one
             corpus = run.root / cfg.task.corpus
             if fonts:
                 qc = import_fonts(fonts, corpus)
@@ -828,7 +829,8 @@ def glyph_ocr(
         task = task_for(cfg, run.root)
         cases = [c for c in read_cases(run.probe_cases) if c["split"] == "hidden"]
         result = judge_glyphs(cases, task.charset)  # type: ignore[attr-defined]
-        atomic_write_json(run.probe / "glyph_ocr.json", result)
+        atomic_write_json(run.glyph_ocr, result)
+        build_report(run)  # the report shows the judge's figures
     if as_json:
         typer.echo(json.dumps({k: v for k, v in result.items() if k != "reads"}))
         return

@@ -108,6 +108,7 @@ class RunDir:
         self.probe_report = self.probe_files.report
         self.probe_cases = self.probe_files.cases
         self.autopsy = self.probe_files.autopsy
+        self.glyph_ocr = self.probe / "glyph_ocr.json"  # `svglm eval glyph-ocr`, of this probe
         self.report = root / "report.html"
         # inputs and outputs beside the steps
         self.base = root / "base"  # a pretrained checkpoint copied in by `svglm init --from-*`

@@ -175,7 +175,9 @@ def test_the_ocr_judge_reads_real_glyphs(glyph_run, monkeypatch):
     judged = json.loads(out.output)
     assert judged["cases"] == sum(c["split"] == "hidden" for c in cases)
     assert judged["real_accuracy"] >= 0.6  # Tesseract reads most real glyphs alone
-    assert (glyph_run.probe / "glyph_ocr.json").is_file()
+    assert glyph_run.glyph_ocr.is_file()
+    html = glyph_run.report.read_text()  # the report shows the judge and the ink rates
+    assert 'id="ocr"' in html and "<th>render_iou</th>" in html and "character class" in html
 
 
 def test_import_reports_its_skips_in_one_line(tmp_path):

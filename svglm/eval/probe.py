@@ -282,4 +282,6 @@ def run_probe(
         files.cases_constrained.unlink(missing_ok=True)  # never a stale side beside a new one
     atomic_write_json(files.autopsy, misses)
     atomic_write_json(files.report, report)
+    if files.root == run.probe:
+        run.glyph_ocr.unlink(missing_ok=True)  # it judged the outputs of the probe before
     return report

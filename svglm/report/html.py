@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from svglm.errors import SvglmError
-from svglm.eval.probe import RATES, read_cases
+from svglm.eval.probe import INK_RATES, RATES, read_cases
 from svglm.files import atomic_write_text, read_json
 from svglm.report.plots import ledger_plot
 from svglm.report.terminal import duration, human, rate
@@ -105,6 +105,7 @@ def report_context(run: RunDir) -> dict[str, Any]:
         c["svg_img"] = None if c.get("svg_exact") else svg_data_uri(c["svg"])
         c["diff"] = atom_diff(c["expected"], c["parsed_output"] or c["raw_output"])
     failing = [c for c in cases if c["miss_class"]]
+    probe = _maybe(run.probe_report)
     groups = {}
     for c in failing:
         groups.setdefault(c["miss_class"], []).append(c)
@@ -124,7 +125,7 @@ def report_context(run: RunDir) -> dict[str, Any]:
         "roundtrip": _maybe(run.tokenizer_roundtrip),
         "manifest": _maybe(run.tokenizer_manifest),
         "token_rows": tokenized_rows(run),
-        "probe": _maybe(run.probe_report),
+        "probe": probe,
         "autopsy": _maybe(run.autopsy),
         "dev_loss": next((r["dev_loss"] for r in reversed(ledger) if "dev_loss" in r), None),
         "plot": ledger_plot(ledger),
@@ -133,7 +134,8 @@ def report_context(run: RunDir) -> dict[str, Any]:
         "passing": [c for c in cases if not c["miss_class"]],
         "families": sorted({c["family"] for c in cases}),
         "surfaces": sorted({c["surface"] for c in cases}),
-        "rate_keys": ["n", *RATES],
+        "rate_keys": ["n", *RATES, *(k for k in INK_RATES if probe and k in probe["overall"])],
+        "ocr": _maybe(run.probe / "glyph_ocr.json"),
     }
 
 
