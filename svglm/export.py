@@ -84,17 +84,25 @@ def model_card(run: RunDir) -> str:
     """What the model is for and how well it does it, from the run's own artifacts."""
     cfg = run.config()
     plan = read_artifact(run.plan, Artifact)
+    what = {
+        "scene": f"Writes `scene` DSL ({cfg.task.level} level) for "
+        f"{', '.join(cfg.task.families)}; the svglm compiler turns it into SVG with the "
+        "content in content.json. Prompt: `<|bos|> [task:scene] ... [OUT]`; the model answers "
+        f"with one `[{cfg.task.level}] ... [/{cfg.task.level}]` block and `<|eos|>`.",
+        "glyph": "Writes font glyphs as grid path tokens: `<|bos|> [task:glyph] [style:S] "
+        "[weight:W] [slant:L] [char:C] [OUT]` is answered with one `[glyph] M x y ... Z "
+        "[/glyph]` block and `<|eos|>`; svglm draws it as SVG or assembles a font (`svglm font`).",
+        "svg": "Writes canonical raw SVG asked for by name: `<|bos|> [task:svg] [name:N] [OUT]` "
+        "is answered with one `<svg ...>...</svg>` document and `<|eos|>`.",
+    }[cfg.task.name]
+    rows = sum(1 for _ in run.split("train").open()) if run.split("train").is_file() else 0
     lines = [
         f"# {run.name}: an svglm specialist",
         "",
-        f"Writes `{cfg.task.name}` DSL ({cfg.task.level} level) for "
-        f"{', '.join(cfg.task.families)}; the svglm compiler turns it into SVG with the "
-        "content in content.json. Prompt: `<|bos|> [task:scene] ... [OUT]`; the model answers "
-        f"with one `[{cfg.task.level}] ... [/{cfg.task.level}]` block and `<|eos|>`. "
-        "grammar.lark is the grammar of every block it should write (llguidance's Lark).",
+        what + " grammar.lark is the grammar of every block it should write (llguidance's Lark).",
         "",
         "## Data",
-        f"{cfg.data.train:,} training rows; prompt surfaces "
+        f"{rows:,} training rows; prompt surfaces "
         + ", ".join(f"{k} ({v:g})" for k, v in cfg.task.surfaces.items())
         + f"; seed {cfg.seed}.",
         "",

@@ -20,6 +20,7 @@ from svglm.dsl.glyph import char_of, parse_glyph
 from svglm.errors import TokenizerError
 from svglm.eval.ocr import judge_glyphs
 from svglm.eval.probe import mark_memorized, read_cases, score_case, train_targets
+from svglm.export import export_run
 from svglm.font import build_font
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir
@@ -192,3 +193,12 @@ def test_import_reports_its_skips_in_one_line(tmp_path):
         app, ["data", "import-fonts", str(tmp_path / "junk.woff"), "-o", str(tmp_path / "d")]
     )
     assert nothing.exit_code == 2 and "nothing to import" in nothing.output.splitlines()[-1]
+
+
+def test_the_export_describes_the_glyph_task(glyph_run, tmp_path):
+    out = export_run(glyph_run, "hf", tmp_path / "hf")
+    card = (out / "README.md").read_text()
+    assert "[task:glyph]" in card and "[/glyph]" in card and "families" not in card
+    rows = len(glyph_run.split("train").read_text().splitlines())
+    assert f"{rows:,} training rows" in card
+    assert 'start: " [glyph]" contour+ " [/glyph]"' in (out / "grammar.lark").read_text()
