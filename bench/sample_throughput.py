@@ -42,23 +42,27 @@ def models() -> tuple[Decoder, torch.nn.Module]:
     return ours, hf
 
 
-def hf_generate(hf, prompts: list[list[int]], batch: int, new: int, sampled: bool) -> None:
+def hf_generate(
+    hf, prompts: list[list[int]], batch: int, new: int, sampled: bool, eos=None, pad: int = 0
+) -> None:
+    """generate() over `prompts` in batches, left-padded with an attention mask; exactly `new`
+    tokens each when `eos` is None, else up to `new` tokens, stopping at `eos`."""
     for at in range(0, len(prompts), batch):
         chunk = prompts[at : at + batch]
         width = max(len(p) for p in chunk)
-        ids = torch.tensor([[0] * (width - len(p)) + p for p in chunk])
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk])
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk])
         hf.generate(
             input_ids=ids,
             attention_mask=mask,
             max_new_tokens=new,
-            min_new_tokens=new,
+            min_new_tokens=new if eos is None else 0,
             do_sample=sampled,
             temperature=1.0 if sampled else None,
             top_k=0 if sampled else None,
             top_p=1.0 if sampled else None,
-            pad_token_id=0,
-            eos_token_id=None,
+            pad_token_id=pad,
+            eos_token_id=eos,
         )
 
 

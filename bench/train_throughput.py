@@ -1,8 +1,15 @@
-"""Training throughput of svglm's decoder against the Hugging Face Qwen3 reference, same config,
-same batches, same optimizer, measured in the same process with interleaved repeats. Prints JSON;
-the number to read is `ratio` (ours / HF tokens per second).
+"""Training throughput of svglm's decoder against the `transformers` model of the same family
+and config, each at its own best settings, measured in one process. Prints one JSON line.
 
-    .venv/bin/python bench/train_throughput.py [--steps 20] [--repeats 3]
+    .venv/bin/python bench/train_throughput.py [--shape demo|large] [--quick]
+
+Both sides train on identical random batches with the same AdamW and loss. Each side is
+timed in every mode it can run in (fp32 eager, bf16 autocast, and `torch.compile` of each
+unless --quick); the modes are interleaved round by round so that drift on a shared machine
+hits all of them, and each mode's median over the rounds is kept. A side's best mode is its
+figure: `ours_tok_s` against `hf_tok_s` is `ratio_vs_hf`. MFU counts 6N + 12 L d T FLOPs per
+token against the matmul peak of the winning dtype, measured in the same run
+(bench/matmul_peak.py).
 """
 
 from __future__ import annotations
@@ -10,87 +17,147 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import time
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from matmul_peak import peak
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from svglm.model.config import architecture_config
 from svglm.model.transformer import Decoder
 
-
-def time_steps(forward, params, batches) -> float:
-    opt = torch.optim.AdamW(params, lr=1e-3)
-    forward(batches[0]).sum().backward()  # warm-up step, not timed
-    opt.zero_grad(set_to_none=True)
-    t0 = time.perf_counter()
-    for x in batches:
-        logits = forward(x)
-        F.cross_entropy(
-            logits[:, :-1].reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1)
-        ).backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-    return time.perf_counter() - t0
+SHAPES = {  # vocab, layers, d_model, heads, kv heads, d_ff, seq_len, batch
+    "demo": dict(vocab=582, layers=3, d=192, heads=6, kv=2, ff=512, seq=128, batch=32),
+    "large": dict(vocab=582, layers=6, d=256, heads=8, kv=2, ff=768, seq=512, batch=8),
+}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--seq-len", type=int, default=128)
-    args = ap.parse_args()
-    vocab, d, layers, heads, kv, ff = 582, 192, 3, 6, 2, 512  # the demo's shape
+def models(s: dict) -> tuple[Decoder, Qwen3ForCausalLM]:
     ours = Decoder(
         architecture_config(
             "qwen3",
-            vocab_size=vocab,
-            n_layer=layers,
-            d_model=d,
-            n_head=heads,
-            n_kv_head=kv,
-            d_ff=ff,
-            seq_len=args.seq_len,
+            vocab_size=s["vocab"],
+            n_layer=s["layers"],
+            d_model=s["d"],
+            n_head=s["heads"],
+            n_kv_head=s["kv"],
+            d_ff=s["ff"],
+            seq_len=s["seq"],
         )
     )
     hf = Qwen3ForCausalLM(
         Qwen3Config(
-            vocab_size=vocab,
-            hidden_size=d,
-            intermediate_size=ff,
-            num_hidden_layers=layers,
-            num_attention_heads=heads,
-            num_key_value_heads=kv,
-            head_dim=d // heads,
-            max_position_embeddings=args.seq_len,
+            vocab_size=s["vocab"],
+            hidden_size=s["d"],
+            intermediate_size=s["ff"],
+            num_hidden_layers=s["layers"],
+            num_attention_heads=s["heads"],
+            num_key_value_heads=s["kv"],
+            head_dim=s["d"] // s["heads"],
+            max_position_embeddings=s["seq"],
             tie_word_embeddings=True,
             rms_norm_eps=1e-6,
             attn_implementation="sdpa",
         )
     )
+    return ours, hf
+
+
+class Mode:
+    """One side in one mode: a training step it can time."""
+
+    def __init__(self, forward: Callable, params, bf16: bool):
+        self.forward, self.bf16 = forward, bf16
+        self.opt = torch.optim.AdamW(params, lr=1e-3)
+        self.tokens_per_s: list[float] = []
+
+    def step(self, x: torch.Tensor) -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            logits = self.forward(x)
+            loss = F.cross_entropy(
+                logits[:, :-1].reshape(-1, logits.size(-1)).float(), x[:, 1:].reshape(-1)
+            )
+        loss.backward()
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+
+    def time(self, batches: list[torch.Tensor]) -> None:
+        self.step(batches[0])  # a warm-up step (and, compiled, the compile)
+        t0 = time.perf_counter()
+        for x in batches:
+            self.step(x)
+        self.tokens_per_s.append(sum(x.numel() for x in batches) / (time.perf_counter() - t0))
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.tokens_per_s)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shape", choices=SHAPES, default="demo")
+    ap.add_argument("--quick", action="store_true", help="fewer steps and rounds, no compile")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps per round")
+    ap.add_argument("--rounds", type=int, default=None)
+    args = ap.parse_args()
+    s = SHAPES[args.shape]
+    steps = args.steps or (4 if args.quick else 12)
+    rounds = args.rounds or (2 if args.quick else 3)
     torch.manual_seed(0)
-    batches = [torch.randint(0, vocab, (args.batch, args.seq_len)) for _ in range(args.steps)]
-    tokens = args.steps * args.batch * args.seq_len
-    ours_s, hf_s = [], []
-    for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits both
-        ours_s.append(time_steps(ours, ours.parameters(), batches))
-        hf_s.append(time_steps(lambda x: hf(input_ids=x).logits, hf.parameters(), batches))
-    ours_tps, hf_tps = tokens / min(ours_s), tokens / min(hf_s)
+    ours, hf = models(s)  # each side its own init: the work per step is the same
+    batches = [torch.randint(0, s["vocab"], (s["batch"], s["seq"])) for _ in range(steps)]
+
+    modes: dict[str, Mode] = {}
+    for side, model, fwd in (
+        ("ours", ours, lambda m: m),
+        ("hf", hf, lambda m: lambda x: m(input_ids=x).logits),
+    ):
+        for bf16 in (False, True):
+            dtype = "bf16" if bf16 else "fp32"
+            modes[f"{side}/{dtype}/eager"] = Mode(fwd(model), model.parameters(), bf16)
+            if not args.quick:
+                modes[f"{side}/{dtype}/compiled"] = Mode(
+                    fwd(torch.compile(model)), model.parameters(), bf16
+                )
+    for _ in range(rounds):
+        for mode in modes.values():
+            mode.time(batches)
+
+    best = {
+        side: max((m for m in modes if m.startswith(side)), key=lambda m: modes[m].median)
+        for side in ("ours", "hf")
+    }
+    ours_tps, hf_tps = modes[best["ours"]].median, modes[best["hf"]].median
+    dtype = best["ours"].split("/")[1]
+    params = sum(p.numel() for p in ours.parameters())
+    per_token = 6 * params + 12 * s["layers"] * s["d"] * s["seq"]
+    peaks = {
+        name: peak(s["d"], s["ff"], s["batch"] * s["seq"], t)["peak"]
+        for name, t in (("fp32", torch.float32), ("bf16", torch.bfloat16))
+    }
     print(
         json.dumps(
             {
                 "bench": "train_throughput",
+                "shape": args.shape,
+                "config": s,
                 "machine": platform.processor() or platform.machine(),
                 "threads": torch.get_num_threads(),
-                "batch": args.batch,
-                "seq_len": args.seq_len,
-                "params_ours": sum(p.numel() for p in ours.parameters()),
-                "params_hf": sum(p.numel() for p in hf.parameters()),
-                "ours_tokens_per_s": round(ours_tps),
-                "hf_tokens_per_s": round(hf_tps),
-                "ratio": round(ours_tps / hf_tps, 3),
+                "steps": steps,
+                "rounds": rounds,
+                "modes_tok_s": {name: round(m.median) for name, m in modes.items()},
+                "ours_best": best["ours"],
+                "hf_best": best["hf"],
+                "ours_tok_s": round(ours_tps),
+                "hf_tok_s": round(hf_tps),
+                "ratio_vs_hf": round(ours_tps / hf_tps, 3),
+                "dtype": dtype,
+                "flops_per_token": per_token,
+                "peak_gflops": peaks,
+                "mfu": round(ours_tps * per_token / (peaks[dtype] * 1e9), 3),
             }
         )
     )
