@@ -94,7 +94,7 @@ def test_the_probe_scores_ink_closure_and_memorization(glyph_run):
     seen = train_targets(glyph_run, task)
     copied = sorted(seen)[0]
     scored = [
-        score_case(task, case, f"{case['expected']} <|eos|>", "eos", {}),
+        score_case(task, case, case["expected"], "eos", {}),
         score_case(task, case, copied, "eos", {}),
         score_case(task, case, "[glyph] M 1 1 L 50 50 L 1 50 [/glyph]", "eos", {}),
     ]
@@ -104,6 +104,8 @@ def test_the_probe_scores_ink_closure_and_memorization(glyph_run):
     assert not same["memorized"]  # the held-out font's glyph is in no train row
     assert train_copy["memorized"] and 0.0 <= train_copy["render_iou"] < 1.0
     assert not broken["valid"] and not broken["closed"] and broken["render_iou"] == 0.0
+    # a glyph is judged by its ink: another font's valid glyph is no miss, a broken one is
+    assert [s["miss_class"] for s in scored] == [None, None, "syntax"]
     qc = json.loads(glyph_run.tokenizer_manifest.read_text())
     assert qc["unknown_tokens"] == 0 and qc["roundtrip_exact"]
 

@@ -51,7 +51,9 @@ def classify(case: dict[str, Any], task: Task) -> str | None:
         if case["budget_truncated"] and task.viable_prefix(unfinished):
             return "budget_truncation"
         return "syntax"
-    if not case["exact"]:
+    # A glyph or an icon is judged by its ink (render_iou, a graded score), not by its text:
+    # another font's valid A is no miss. Scene blocks must be exact.
+    if not case["exact"] and not task.scores_ink:
         return task.classify_miss(case["parsed_output"], case["expected"])
     if case["tail_text"]:
         return "dirty_tail"

@@ -105,7 +105,8 @@ class Task(Protocol):
         """SVG text for a valid target block."""
 
     def classify_miss(self, canonical_block: str, expected: str) -> str:
-        """Which part of a valid but wrong block differs: family_miss, form_miss, ..."""
+        """Which part of a valid but wrong block differs: family_miss, form_miss, ... (tasks
+        that score ink judge a valid block by its render IoU instead, and need not say)."""
 
     def attributes(self, example: Example) -> dict[str, str]:
         """The key attribute values of a row (family, form, theme, surface...), for coverage."""

@@ -210,10 +210,6 @@ class GlyphTask:
         starts = sum(w == "M" for w in words)
         return starts > 0 and starts == sum(w == "Z" for w in words) and words[-1] == "Z"
 
-    def classify_miss(self, canonical_block: str, expected: str) -> str:
-        contours = [b.count(" M ") for b in (canonical_block, expected)]
-        return "topology_miss" if contours[0] != contours[1] else "content_miss"
-
     def grammar(self) -> str:
         values = " | ".join(f'" {v}"' for v in range(self.grid))
         return (

@@ -121,10 +121,6 @@ class RawSvgTask:
     def closed(self, raw_block: str) -> bool:
         return raw_block.endswith(CLOSER) and raw_block.count("<path") == raw_block.count("/>")
 
-    def classify_miss(self, canonical_block: str, expected: str) -> str:
-        paths = [b.count("<path") for b in (canonical_block, expected)]
-        return "topology_miss" if paths[0] != paths[1] else "content_miss"
-
     def grammar(self) -> str:
         """Well-formed documents of the canonical subset: a root with a viewBox and paint,
         paths with path data and paint."""
