@@ -16,7 +16,11 @@ from svglm.cli import app
 from svglm.data.svgs import icon_name, import_svgs
 from svglm.dsl.rawsvg import canonical_svg
 from svglm.errors import DSLError
+from svglm.infer.grammar import GrammarConstraint
 from svglm.render import ink_iou, is_renderable
+from svglm.runs import RunDir
+from svglm.tasks import task_for
+from svglm.tokenizer.bpe import SvglmTokenizer
 
 HEAD = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"'
 STROKED = HEAD + ' fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">'
@@ -202,5 +206,18 @@ def test_an_icons_run_end_to_end(tmp_path, monkeypatch):
     names = {r.split("[name:")[1].split("]")[0] for r in rows}
     held = (tmp_path / "home" / "i" / "dataset" / "holdout.txt").read_text().splitlines()
     assert not names & {r.split("[name:")[1].split("]")[0] for r in held}
+    # Every document the task trains on is in its grammar; path data with a command short of
+    # its numbers is not, so a constrained output always parses.
+    run = RunDir(tmp_path / "home" / "i")
+    tok = SvglmTokenizer.load(run.tokenizer_json)
+    grammar = GrammarConstraint(task_for(run.config(), run.root).grammar(), tok, tok.vocab_size)
+    grammar.start(1)
+    for row in rows + held:
+        target = row[row.index("<svg") : row.index("</svg>") + len("</svg>")]
+        m = grammar.matchers[0].deep_copy()
+        assert m.consume_tokens(tok.encode(" " + target)) and m.is_accepting(), target
+    broken = rows[0][rows[0].index("<svg") :].replace('d="M', 'd="M3 4H 5H', 1)
+    m = grammar.matchers[0].deep_copy()
+    assert not m.consume_tokens(tok.encode(" " + broken.split(" <|eos|>")[0]))
     bad = CliRunner().invoke(app, ["init", "j", "--preset", "icons"])
     assert bad.exit_code == 2 and "--svg goes with the svg task" in bad.output

@@ -28,6 +28,15 @@ SURFACES = ("atoms",)
 CHARS_PER_TOKEN = 1.75
 
 
+# Path data as the canonical printer writes it: absolute commands, each with exactly its
+# numbers (`M12 19L5 12H3A2 2 0 0 1 4 4Z`), so that a constrained output always parses.
+_N = r"-?[0-9]+(\.[0-9]+)?"
+_ARGS = {"M": 2, "L": 2, "H": 1, "V": 1, "Q": 4, "C": 6, "Z": 0}
+_COMMANDS = [c + " ".join([_N] * n) for c, n in _ARGS.items()]
+_COMMANDS.append("A" + " ".join([_N] * 3 + ["[01]"] * 2 + [_N] * 2))
+PATH_DATA = f"M{_N} {_N}(" + "|".join(_COMMANDS) + ")*"
+
+
 class RawSvgTask:
     name = "svg"
     opener, closer = OPENER, CLOSER
@@ -141,16 +150,16 @@ class RawSvgTask:
         return (
             "\n".join(
                 [
-                    f'start: "<svg xmlns=\\"{SVG_NS}\\" viewBox=\\"0 0 " NUMBER " " NUMBER "\\""'
+                    f'start: " <svg xmlns=\\"{SVG_NS}\\" viewBox=\\"0 0 " NUMBER " " NUMBER "\\""'
                     ' paint* ">" path+ "</svg>"',
                     'path: "<path d=\\"" PATHDATA "\\"" paint* "/>"',
                     f"paint: {paint}",
-                    "NUMBER: /[0-9]+(\\.[0-9]+)?/",
+                    f"NUMBER: /{_N}/",
                     "COLOR: /#[0-9a-f]{3}|#[0-9a-f]{6}|none/",
                     'CAP: "butt" | "round" | "square"',
                     'JOIN: "miter" | "round" | "bevel" | "miter-clip" | "arcs"',
                     'RULE: "nonzero" | "evenodd"',
-                    "PATHDATA: /M[0-9MLHVQCAZ .\\-]*/",
+                    f"PATHDATA: /{PATH_DATA}/",
                 ]
             )
             + "\n"
