@@ -436,66 +436,79 @@ def _tiny(name: str) -> RunConfig:
     )
 
 
-def _glyphs(name: str) -> RunConfig:
-    """Font glyphs from a corpus that `svglm init NAME --preset glyphs --fonts DIR` imports
-    into the run (corpus/); the probe draws every glyph of the held-out fonts. A Qwen3-style
-    6 x 256 decoder on a 384-token context (the longest glyphs, '@' of italic serif faces,
-    are left out with their reason); 8M tokens, 27 minutes on 2 cores for 38 fonts."""
+def _from_corpus(
+    name: str,
+    preset_name: str,
+    task: Literal["glyph", "svg"],
+    model: ModelSection,
+    vocab_size: int,
+    batch_size: int,
+    probe: ProbeConfig,
+    **data: int,
+) -> RunConfig:
+    """A run over a corpus `svglm init --fonts/--svg` imports into the run (corpus/): prompts
+    of atoms only, no held-out templates or words, one 8M-token stage."""
     return RunConfig(
         name=name,
-        preset="glyphs",
-        task=TaskConfig(name="glyph", corpus="corpus", surfaces={"atoms": 1.0}),
+        preset=preset_name,
+        task=TaskConfig(name=task, corpus="corpus", surfaces={"atoms": 1.0}),
         data=DataConfig(
-            dev=1000,
             test=64,
-            holdout=1000,
+            probe_visible=64,
             templates=0,
             oov=0,
-            probe_visible=64,
-            probe_hidden=1000,
             probe_templates=0,
             probe_oov=0,
-            min_pair_coverage=1,
+            **data,
         ),
-        tokenizer=TokenizerConfig(vocab_size=512),
-        model=ModelSection(n_layer=6, d_model=256, n_head=8, n_kv_head=2, d_ff=768, seq_len=384),
+        tokenizer=TokenizerConfig(vocab_size=vocab_size),
+        model=model,
         stages=[
-            StageConfig(name="pretrain", tokens=8_000_000, lr=2e-3, batch_size=16, loss="all"),
+            StageConfig(
+                name="pretrain", tokens=8_000_000, lr=2e-3, batch_size=batch_size, loss="all"
+            ),
         ],
         train=TrainConfig(eval_every=100, checkpoint_every=200),
+        probe=probe,
+    )
+
+
+def _glyphs(name: str) -> RunConfig:
+    """Font glyphs from your fonts; the probe draws every glyph of the held-out fonts. A
+    Qwen3-style 6 x 256 decoder on a 384-token context (the longest glyphs, '@' of italic serif
+    faces, are left out with their reason); 27 minutes on 2 cores for 38 fonts."""
+    return _from_corpus(
+        name,
+        "glyphs",
+        "glyph",
+        ModelSection(n_layer=6, d_model=256, n_head=8, n_kv_head=2, d_ff=768, seq_len=384),
+        vocab_size=512,
+        batch_size=16,
         probe=ProbeConfig(max_tokens=376, batch_size=64),
+        dev=1000,
+        holdout=1000,
+        probe_hidden=1000,
+        min_pair_coverage=1,
     )
 
 
 def _icons(name: str) -> RunConfig:
-    """A user's SVG icons as canonical raw SVG, from a corpus that `svglm init NAME --preset
-    icons --svg DIR` imports into the run (corpus/); asked for by name. A Qwen3-style 4 x 256
-    decoder on a 512-token context; 8M tokens (about 22 minutes on 2 cores), where 4M left
-    free decoding renderable at 0.93 on lucide-static and 8M brought it to 0.97."""
-    return RunConfig(
-        name=name,
-        preset="icons",
-        task=TaskConfig(name="svg", corpus="corpus", surfaces={"atoms": 1.0}),
-        data=DataConfig(
-            dev=200,
-            test=64,
-            holdout=200,
-            templates=0,
-            oov=0,
-            probe_visible=64,
-            probe_hidden=128,
-            probe_templates=0,
-            probe_oov=0,
-            min_coverage=1,
-            min_pair_coverage=0,
-        ),
-        tokenizer=TokenizerConfig(vocab_size=1024),
-        model=ModelSection(n_layer=4, d_model=256, n_head=8, n_kv_head=2, d_ff=768, seq_len=512),
-        stages=[
-            StageConfig(name="pretrain", tokens=8_000_000, lr=2e-3, batch_size=8, loss="all"),
-        ],
-        train=TrainConfig(eval_every=100, checkpoint_every=200),
+    """Your SVG icons as canonical raw SVG, asked for by name. A Qwen3-style 4 x 256 decoder on
+    a 512-token context; 8M tokens (about 22 minutes on 2 cores), where 4M left free decoding
+    renderable at 0.93 on lucide-static and 8M brought it to 0.97."""
+    return _from_corpus(
+        name,
+        "icons",
+        "svg",
+        ModelSection(n_layer=4, d_model=256, n_head=8, n_kv_head=2, d_ff=768, seq_len=512),
+        vocab_size=1024,
+        batch_size=8,
         probe=ProbeConfig(max_tokens=512, batch_size=32),
+        dev=200,
+        holdout=200,
+        probe_hidden=128,
+        min_coverage=1,
+        min_pair_coverage=0,
     )
 
 
