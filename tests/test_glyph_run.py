@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from svglm.cli import app
 from svglm.corpus import read_corpus
+from svglm.data.fonts import import_fonts
 from svglm.dsl.glyph import char_of, parse_glyph
 from svglm.errors import TokenizerError
 from svglm.eval.ocr import judge_glyphs
@@ -148,6 +149,18 @@ def test_a_font_of_glyph_outlines_installs_and_renders(glyph_run, tmp_path):
     image = Image.new("L", (400, 120), 255)
     ImageDraw.Draw(image).text((10, 10), CHARS, font=pil, fill=0)
     assert (np.asarray(image) < 128).sum() > 1000
+
+    # The font is CFF: imported again, its glyphs keep their cubic curves and land where the
+    # originals were (the same frame both ways, to within the grid's rounding).
+    qc = import_fonts([str(out)], tmp_path / "again", charset=CHARS, workers=1, quiet=True)
+    again = {r["char"]: r for r in read_corpus(tmp_path / "again", "glyph")}
+    assert qc["fonts"] == 1 and set(again) == {
+        r["char"] for r in records if r["font"] == "DejaVuSans"
+    }
+    assert " C " in again["o"]["glyph"] and " Q " not in again["o"]["glyph"]
+    original = next(r for r in records if r["font"] == "DejaVuSans" and r["char"] == "cap_h")
+    first = parse_glyph(original["glyph"])[0][1]
+    assert parse_glyph(again["cap_h"]["glyph"])[0][1][1] == first[1]  # same baseline row
 
 
 def test_the_font_verb_says_what_it_cannot_do(glyph_run, tmp_path, monkeypatch):
