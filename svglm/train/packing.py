@@ -1,5 +1,6 @@
 """Rows -> fixed windows. Rows are packed whole into `seq_len` windows (never split at a
-boundary other than <|eos|>); each row restarts RoPE positions and attends only to itself.
+boundary other than <|eos|>), best fit over a few open windows; each row restarts RoPE
+positions and attends only to itself.
 
 The plan uses the same packing to count windows per epoch, so its arithmetic is the trainer's.
 """
@@ -31,23 +32,37 @@ def encode_rows(tok: SvglmTokenizer, rows: list[str]) -> list[EncodedRow]:
     return encoded
 
 
+# Windows kept open while packing: a row goes to the open window it fills most tightly. On
+# 3,000 scene-bundle rows (128-token windows) one open window (next fit) filled 86.2% of the
+# positions a step computes, 8 filled 92.6%, 16 to 128 about 93%, the bound rows of 35 tokens
+# on average leave; few open windows keep each row near its place in the shuffled order.
+OPEN_WINDOWS = 16
+
+
 def pack(rows: list[EncodedRow], order: list[int], seq_len: int) -> list[list[int]]:
-    """Greedy first-fit in the given order: a list of windows, each a list of row indices."""
+    """Best fit in the given order over at most OPEN_WINDOWS open windows: a list of windows,
+    each a list of row indices. When a row fits no open window a new one opens, and the
+    oldest is closed if too many are open; windows come out in the order they close."""
     windows: list[list[int]] = []
-    current: list[int] = []
-    used = 0
+    open_rows: list[list[int]] = []
+    room: list[int] = []
     for i in order:
         n = len(rows[i].ids)
         if n > seq_len:
             continue  # the plan reports and FAILs on these; never silently split a row
-        if used + n > seq_len:
-            windows.append(current)
-            current, used = [], 0
-        current.append(i)
-        used += n
-    if current:
-        windows.append(current)
-    return windows
+        fits = [w for w in range(len(open_rows)) if room[w] >= n]
+        if fits:
+            w = min(fits, key=lambda w: room[w])  # the tightest fit; the oldest on a tie
+        else:
+            if len(open_rows) == OPEN_WINDOWS:
+                windows.append(open_rows.pop(0))
+                room.pop(0)
+            open_rows.append([])
+            room.append(seq_len)
+            w = len(open_rows) - 1
+        open_rows[w].append(i)
+        room[w] -= n
+    return windows + open_rows
 
 
 def epoch_windows(rows: list[EncodedRow], seq_len: int, seed: int, epoch: int) -> list[list[int]]:
