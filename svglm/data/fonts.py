@@ -131,14 +131,19 @@ def _face_records(
         if glyph_name is None:
             out.skipped.append(f"{name} {ch!r}: missing character")
             continue
-        glyph = glyphs[glyph_name]
-        centre = glyph.width / 2
+        try:
+            glyph = glyphs[glyph_name]
+            centre = glyph.width / 2
 
-        def to_grid(p: tuple[float, float], centre: float = centre) -> tuple[float, float]:
-            return (grid - 1) / 2 + (p[0] - centre) * scale, BASELINE * (grid - 1) - p[1] * scale
+            def to_grid(p: tuple[float, float], centre: float = centre) -> tuple[float, float]:
+                x, y = (p[0] - centre) * scale, p[1] * scale
+                return (grid - 1) / 2 + x, BASELINE * (grid - 1) - y
 
-        pen = GridPen(to_grid, grid)
-        glyph.draw(pen)
+            pen = GridPen(to_grid, grid)
+            glyph.draw(pen)
+        except Exception as e:  # one broken outline; the face's other glyphs may be fine
+            out.skipped.append(f"{name} {ch!r}: broken outline ({e.__class__.__name__})")
+            continue
         if not pen.segments:
             out.skipped.append(f"{name} {ch!r}: empty outline")
             continue
