@@ -89,6 +89,14 @@ def test_use_and_transforms_are_resolved_and_junk_dropped():
     assert ink_iou(canonical, doc) >= 0.99
 
 
+def test_css_classes_become_paint():
+    rect = '<rect class="a" x="2" y="2" width="9" height="9"/>'
+    doc = f"{HEAD}><style>.a{{fill:#f00}}</style>{rect}</svg>"
+    canonical = canonical_svg(doc)
+    assert 'fill="#f00"' in canonical and "<style" not in canonical and "class=" not in canonical
+    assert ink_iou(canonical, doc) >= 0.99
+
+
 HOSTILE = {
     "xxe.svg": (
         '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'

@@ -39,7 +39,7 @@ PAINT_DEFAULTS = {
     "fill-rule": "nonzero",
     "opacity": "1",
 }
-DROPPED = {"script", "metadata", "title", "desc", "foreignObject", "style"}
+DROPPED = {"script", "metadata", "title", "desc", "foreignObject"}
 REFUSED = {"text": "has text", "image": "has a raster image", "tspan": "has text"}
 PAINT_SERVERS = {
     "linearGradient",
