@@ -10,7 +10,9 @@ import numpy as np
 from lxml import etree
 
 SVG_NS = "http://www.w3.org/2000/svg"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+# The parser settings every SVG svglm reads goes through: no entities, no DTD, no network.
+HARDENED = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
+_PARSER = etree.XMLParser(**HARDENED)
 
 
 def is_valid_svg(svg: str) -> bool:
@@ -35,13 +37,18 @@ def is_renderable(svg: str) -> bool:
         return False
 
 
-def ink(svg: str, size: int) -> np.ndarray:
-    """Which pixels of a `size`-wide render are ink: darker than mid-grey over white."""
+def render_gray(svg: str, size: int):
+    """A `size`-wide render over white, in grey levels (a PIL image)."""
     from PIL import Image
 
     image = Image.open(io.BytesIO(render_png(svg, width=size))).convert("RGBA")
     white = Image.new("RGBA", image.size, "white")
-    return np.asarray(Image.alpha_composite(white, image).convert("L")) < 128
+    return Image.alpha_composite(white, image).convert("L")
+
+
+def ink(svg: str, size: int) -> np.ndarray:
+    """Which pixels of a `size`-wide render are ink: darker than mid-grey over white."""
+    return np.asarray(render_gray(svg, size)) < 128
 
 
 def ink_iou(svg: str, expected_svg: str, size: int = 128) -> float:

@@ -23,6 +23,7 @@ from collections import Counter
 from lxml import etree
 
 from svglm.errors import DSLError
+from svglm.render import HARDENED
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -50,14 +51,7 @@ PAINT_SERVERS = {
     "clipPath",
     "marker",
 }
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
+_PARSER = etree.XMLParser(**HARDENED, remove_comments=True, remove_pis=True)
 
 
 def _local(tag: object) -> str:

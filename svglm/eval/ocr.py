@@ -9,14 +9,13 @@ against it (`ratio`).
 
 from __future__ import annotations
 
-import io
 import shutil
 from collections import defaultdict
 from typing import Any
 
 from svglm.dsl.glyph import char_class, char_of
 from svglm.errors import DependencyError
-from svglm.render import render_png
+from svglm.render import render_gray
 
 SIZE, MARGIN = 128, 32  # the render, and the white border Tesseract wants around a character
 
@@ -33,11 +32,9 @@ def _tesseract():
 
 def read_glyph(svg: str, charset: str) -> str:
     """The character Tesseract reads in a glyph's SVG ('' when it reads none)."""
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
-    image = Image.open(io.BytesIO(render_png(svg, width=SIZE))).convert("RGBA")
-    white = Image.new("RGBA", image.size, "white")
-    gray = ImageOps.expand(Image.alpha_composite(white, image).convert("L"), MARGIN, fill=255)
+    gray = ImageOps.expand(render_gray(svg, SIZE), MARGIN, fill=255)
     allowed = charset.replace('"', "").replace("'", "")
     config = f"--psm 10 -c tessedit_char_whitelist={allowed}"
     return _tesseract().image_to_string(gray, config=config).strip()[:1]

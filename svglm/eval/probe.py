@@ -15,6 +15,7 @@ from typing import Any
 
 from svglm.artifacts import ContentPacks, ProbeContract, read_artifact
 from svglm.config import RunConfig
+from svglm.data.build import read_rows
 from svglm.errors import ArtifactError, DataError, DSLError
 from svglm.eval.autopsy import autopsy, classify
 from svglm.files import atomic_write_json, atomic_write_text
@@ -121,7 +122,7 @@ def mark_memorized(cases: list[dict[str, Any]], train_targets: set[str]) -> None
 
 
 def train_targets(run: RunDir, task: Task) -> set[str]:
-    rows = run.split("train").read_text().splitlines()
+    rows = read_rows(run, "train")
     return {block for r in rows if (block := extract_block(r, task.opener, task.closer)[0])}
 
 

@@ -16,13 +16,12 @@ probe scores ink (render IoU against the held-out font's glyph), closure and mem
 
 from __future__ import annotations
 
-import json
 import random
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from svglm.corpus import QC, read_corpus
+from svglm.corpus import read_corpus, read_qc
 from svglm.dsl.atoms import OUT, parse_atom
 from svglm.dsl.glyph import (
     ARITY,
@@ -67,13 +66,8 @@ class GlyphTask:
             raise ConfigError(f"glyph surfaces must come from {SURFACES} (got {list(surfaces)})")
         self.grid, self.charset = DEFAULT_GRID, DEFAULT_CHARSET
         if corpus is not None:
-            try:
-                qc = json.loads((corpus / QC).read_text())
-                self.grid, self.charset = int(qc["grid"]), str(qc["charset"])
-            except (OSError, ValueError, KeyError):
-                raise ConfigError(
-                    f"{corpus}: no imported glyph corpus (svglm data import-fonts ... --out it)"
-                ) from None
+            qc = read_qc(corpus, "glyph")
+            self.grid, self.charset = int(qc["grid"]), str(qc["charset"])
         self.corpus = corpus
         self.holdout_fraction = holdout_fraction
         self.max_target_words = max_tokens - PROMPT_WORDS
