@@ -1,14 +1,22 @@
 """The decoder, for every architecture: KV-cached decoding equals the full forward, packed rows
-equal each row run on its own, and the chunked delta rule equals its token recurrence. (The
-sampler built on the cache is tested in test_sampler.py.)"""
+equal each row run on its own, the chunked delta rule equals its token recurrence, and the CPU
+attention path equals plain scaled_dot_product_attention. (The sampler built on the cache is
+tested in test_sampler.py.)"""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from svglm.model.config import ARCHITECTURES, architecture_config
-from svglm.model.transformer import Decoder, KVCache, chunked_delta_rule, recurrent_delta_rule
+from svglm.model.transformer import (
+    Decoder,
+    KVCache,
+    attend,
+    chunked_delta_rule,
+    recurrent_delta_rule,
+)
 
 # Small windows and mixed layer kinds so that sliding and linear layers take part.
 KINDS = {
@@ -138,3 +146,48 @@ def test_chunked_delta_rule_equals_the_token_recurrence():
         out, out_state = chunked_delta_rule(q, k, v, g, beta, state, chunk=chunk)
         torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(out_state, ref_state, atol=1e-5, rtol=1e-5)
+
+
+def packed_causal_mask(lengths: list[int], S: int, T: int) -> torch.Tensor:
+    """(1, 1, T, S) mask for rows of `lengths` packed into S positions, queries the last T."""
+    doc = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(lengths))
+    allowed = torch.ones(S, S, dtype=torch.bool).tril() & (doc[:, None] == doc[None, :])
+    return allowed[None, None, S - T :]
+
+
+@pytest.mark.parametrize(
+    "S, T, lengths",
+    [
+        (150, 150, None),  # plain causal, chunks of 64 with a ragged last one
+        (150, 150, [40, 70, 25, 15]),  # packed rows crossing chunk boundaries
+        (200, 70, [90, 110]),  # queries after a cached prefix
+        (33, 1, None),  # one decode step
+    ],
+)
+def test_cpu_attention_in_query_chunks_equals_plain_sdpa(S, T, lengths):
+    """`attend`'s CPU path (fp32, query chunks reading only the keys they can see) computes
+    what one scaled_dot_product_attention call over every key computes, values and gradients,
+    and brings bf16 inputs back as bf16 at fp32 accuracy."""
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 4, T, 16, generator=g, requires_grad=True)
+    k, v = (torch.randn(2, 2, S, 16, generator=g, requires_grad=True) for _ in range(2))
+    mask = packed_causal_mask(lengths, S, T) if lengths else None
+    plain_mask = mask if mask is not None else torch.ones(S, S, dtype=torch.bool).tril()[S - T :]
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=plain_mask, enable_gqa=True)
+    out = attend(q, k, v, mask, None, gqa=True)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
+    grads = torch.autograd.grad(out.sum(), (q, k, v))
+    ref_grads = torch.autograd.grad(ref.sum(), (q, k, v))
+    for grad, ref_grad in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-5)
+
+    low = attend(q.bfloat16(), k.bfloat16(), v.bfloat16(), mask, None, gqa=True)
+    assert low.dtype == torch.bfloat16
+    exact = F.scaled_dot_product_attention(
+        q.bfloat16().float(),
+        k.bfloat16().float(),
+        v.bfloat16().float(),
+        attn_mask=plain_mask,
+        enable_gqa=True,
+    )
+    assert (low.float() - exact).abs().max().item() <= 2**-7  # only the final rounding
