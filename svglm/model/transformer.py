@@ -60,7 +60,7 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 # this many queries that each read only the keys they can see: up to their own end, from the
 # start of their packed rows. Forward and backward, bench/attention.py: 32 rows x 6 heads x 128
 # tokens 10.8 ms against 28.6 in bf16; 8 x 8 x 512 tokens of packed rows 17.6 ms against 53.0.
-CPU_QUERY_CHUNK = 64
+CPU_QUERY_CHUNK = 32
 
 
 def attend(
