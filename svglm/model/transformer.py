@@ -68,12 +68,24 @@ def attend(
 ) -> Tensor:
     """Causal attention of (B, H, T, D) queries, the last T positions of (B, Hkv, S, D) keys and
     values. mask: boolean (B or 1, 1, T, S), True where a query may see a key; None = causal."""
+    if q.device.type == "cpu":
+        return cpu_attend(q, k, v, mask, scale, gqa)
+    causal = mask is None and q.shape[2] > 1  # without a mask: queries from 0, or one step
+    return F.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=gqa
+    )
+
+
+# Under torch.compile this stays eager: a chunk's key range depends on the mask's data, and the
+# compiled code around it (norms, RoPE, MLP) is where compiling wins (bench/train_throughput.py).
+@torch.compiler.disable
+def cpu_attend(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None, gqa: bool
+) -> Tensor:
+    """`attend` on a CPU: in fp32, in chunks of queries that each read only the keys they can
+    see, up to their own end and from the start of their packed rows."""
     T, S = q.shape[2], k.shape[2]
-    sdpa = partial(F.scaled_dot_product_attention, scale=scale, enable_gqa=gqa)
-    if q.device.type != "cpu":
-        return sdpa(q, k, v, attn_mask=mask, is_causal=mask is None and T > 1)
-    if mask is None and T > 1:
-        mask = torch.ones(T, S, dtype=torch.bool).tril(S - T)
+    causal = torch.ones(T, S, dtype=torch.bool).tril(S - T) if mask is None and T > 1 else None
     out_dtype = v.dtype
     q, k, v = q.float(), k.float(), v.float()
     chunks = []
@@ -81,12 +93,21 @@ def attend(
         for start in range(0, T, CPU_QUERY_CHUNK):
             end = min(start + CPU_QUERY_CHUNK, T)
             first, keys = 0, S - T + end  # keys past `keys` lie in these queries' future
-            part = mask[..., start:end, :keys] if mask is not None else None
-            if part is not None:  # keys before every packed row these queries belong to
+            part = causal[start:end, :keys] if causal is not None else None
+            if mask is not None:  # skip the keys before every packed row of these queries
+                part = mask[..., start:end, :keys]
                 first = int(part.flatten(0, -2).any(0).int().argmax())
                 part = part[..., first:]
-            span = slice(first, keys)
-            chunks.append(sdpa(q[:, :, start:end], k[:, :, span], v[:, :, span], attn_mask=part))
+            chunks.append(
+                F.scaled_dot_product_attention(
+                    q[:, :, start:end],
+                    k[:, :, first:keys],
+                    v[:, :, first:keys],
+                    attn_mask=part,
+                    scale=scale,
+                    enable_gqa=gqa,
+                )
+            )
     return (torch.cat(chunks, dim=2) if len(chunks) > 1 else chunks[0]).to(out_dtype)
 
 
