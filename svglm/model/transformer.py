@@ -1,8 +1,9 @@
 """The decoder: one readable model whose families (llama, qwen2, qwen3, gemma3, qwen35) are flags.
 
 RMSNorm (optionally (1 + w)), RoPE (optionally partial, with a separate base for sliding
-layers), grouped-query attention through scaled_dot_product_attention with optional QKV bias,
-QK-norm, output gate and sliding window; Gated DeltaNet linear attention (qwen35); SwiGLU or
+layers), grouped-query attention through scaled_dot_product_attention (on a CPU in fp32 query
+chunks that skip the keys no query of the chunk sees) with optional QKV bias, QK-norm, output
+gate and sliding window; Gated DeltaNet linear attention (qwen35); SwiGLU or
 GeGLU; sandwich norms, embedding scaling, logit soft-capping, tied embeddings and a cache.
 
 Shapes: B batch, T new tokens, S cached + new tokens, C d_model, H heads, D head dim.
@@ -59,7 +60,7 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 # and computes masked-out keys at full cost. So on a CPU attention runs in fp32, in chunks of
 # this many queries that each read only the keys they can see: up to their own end, from the
 # start of their packed rows. Forward and backward, bench/attention.py: 32 rows x 6 heads x 128
-# tokens 10.8 ms against 28.6 in bf16; 8 x 8 x 512 tokens of packed rows 17.6 ms against 53.0.
+# tokens 11.8 ms against 28.1 in bf16; 8 x 8 x 512 tokens of packed rows 17.4 ms against 51.3.
 CPU_QUERY_CHUNK = 32
 
 
