@@ -86,9 +86,15 @@ def cpu_attend(
     """`attend` on a CPU: in fp32, in chunks of queries that each read only the keys they can
     see, up to their own end and from the start of their packed rows."""
     T, S = q.shape[2], k.shape[2]
-    causal = torch.ones(T, S, dtype=torch.bool).tril(S - T) if mask is None and T > 1 else None
     out_dtype = v.dtype
     q, k, v = q.float(), k.float(), v.float()
+    if T == 1:  # a decode step: one query, nothing to chunk
+        with torch.autocast("cpu", enabled=False):
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, scale=scale, enable_gqa=gqa
+            )
+        return out.to(out_dtype)
+    causal = torch.ones(T, S, dtype=torch.bool).tril(S - T) if mask is None else None
     chunks = []
     with torch.autocast("cpu", enabled=False):
         for start in range(0, T, CPU_QUERY_CHUNK):
