@@ -1,9 +1,13 @@
 """Training throughput of svglm's decoder against the `transformers` model of the same family
 and config, each at its own best settings, measured in one process. Prints one JSON line.
 
-    .venv/bin/python bench/train_throughput.py [--shape demo|large] [--quick]
+    .venv/bin/python bench/train_throughput.py [--shape demo|large] [--quick] [--packed]
 
-Both sides train on identical random batches with the same AdamW and loss. Each side is
+Both sides train on identical random batches with the same AdamW and loss: full windows under
+plain causal attention, or with --packed windows of packed rows (lengths drawn from an eighth
+to a half of the window, as training packs a corpus), each row attending only to itself: svglm
+gets the rows' ids and positions, `transformers` the same positions and the equivalent 4D
+boolean mask. Each side is
 timed in every mode it can run in (fp32 eager, bf16 autocast, and `torch.compile` of each
 unless --quick); the modes are interleaved round by round so that drift on a shared machine
 hits all of them, and each mode's median over the rounds is kept. A side's best mode is its
@@ -74,9 +78,10 @@ class Mode:
         self.opt = torch.optim.AdamW(params, lr=1e-3)
         self.tokens_per_s: list[float] = []
 
-    def step(self, x: torch.Tensor) -> None:
+    def step(self, batch: dict[str, torch.Tensor]) -> None:
+        x = batch["idx"]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            logits = self.forward(x)
+            logits = self.forward(batch)
             loss = F.cross_entropy(
                 logits[:, :-1].reshape(-1, logits.size(-1)).float(), x[:, 1:].reshape(-1)
             )
@@ -84,16 +89,36 @@ class Mode:
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
 
-    def time(self, batches: list[torch.Tensor]) -> None:
+    def time(self, batches: list[dict[str, torch.Tensor]]) -> None:
         self.step(batches[0])  # a warm-up step (and, compiled, the compile)
         t0 = time.perf_counter()
-        for x in batches:
-            self.step(x)
-        self.tokens_per_s.append(sum(x.numel() for x in batches) / (time.perf_counter() - t0))
+        for batch in batches:
+            self.step(batch)
+        tokens = sum(b["idx"].numel() for b in batches)
+        self.tokens_per_s.append(tokens / (time.perf_counter() - t0))
 
     @property
     def median(self) -> float:
         return statistics.median(self.tokens_per_s)
+
+
+def make_batch(s: dict, packed: bool, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Random tokens in (batch, seq) windows; packed: rows back to back, each its own doc."""
+    B, T = s["batch"], s["seq"]
+    batch = {"idx": torch.randint(0, s["vocab"], (B, T), generator=g)}
+    if not packed:
+        return batch
+    doc = torch.empty(B, T, dtype=torch.long)
+    positions = torch.empty(B, T, dtype=torch.long)
+    for b in range(B):
+        at, row = 0, 0
+        while at < T:
+            n = min(int(torch.randint(T // 8, T // 2 + 1, (1,), generator=g)), T - at)
+            doc[b, at : at + n], positions[b, at : at + n] = row, torch.arange(n)
+            at, row = at + n, row + 1
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    mask = (causal & (doc[:, :, None] == doc[:, None, :]))[:, None]
+    return {**batch, "doc_ids": doc, "positions": positions, "mask": mask}
 
 
 def main() -> None:
@@ -102,18 +127,32 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer steps and rounds, no compile")
     ap.add_argument("--steps", type=int, default=None, help="timed steps per round")
     ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--packed", action="store_true", help="windows of packed rows, kept apart")
     args = ap.parse_args()
     s = SHAPES[args.shape]
     steps = args.steps or (4 if args.quick else 12)
     rounds = args.rounds or (2 if args.quick else 3)
     torch.manual_seed(0)
     ours, hf = models(s)  # each side its own init: the work per step is the same
-    batches = [torch.randint(0, s["vocab"], (s["batch"], s["seq"])) for _ in range(steps)]
+    g = torch.Generator().manual_seed(1)
+    batches = [make_batch(s, args.packed, g) for _ in range(steps)]
 
     modes: dict[str, Mode] = {}
     for side, model, fwd in (
-        ("ours", ours, lambda m: m),
-        ("hf", hf, lambda m: lambda x: m(input_ids=x).logits),
+        ("ours", ours, lambda m: lambda b: m(b["idx"], b.get("positions"), b.get("doc_ids"))),
+        (
+            "hf",
+            hf,
+            lambda m: (
+                lambda b: (
+                    m(
+                        input_ids=b["idx"],
+                        position_ids=b.get("positions"),
+                        attention_mask=b.get("mask"),
+                    ).logits
+                )
+            ),
+        ),
     ):
         for bf16 in (False, True):
             dtype = "bf16" if bf16 else "fp32"
@@ -143,6 +182,7 @@ def main() -> None:
             {
                 "bench": "train_throughput",
                 "shape": args.shape,
+                "packed": args.packed,
                 "config": s,
                 "machine": platform.processor() or platform.machine(),
                 "threads": torch.get_num_threads(),
