@@ -1,14 +1,16 @@
-"""Tokens/s and model-FLOPs utilization (MFU) of svglm's own trainer on the demo preset in
-each precision and compile mode, against matmul peaks measured in the same process. Prints one
-JSON line per mode, then a summary line; these numbers choose train.precision and
-train.compile's defaults.
+"""Tokens/s and model-FLOPs utilization (MFU) of svglm's own trainer on the demo preset (or on
+another run's config and corpus) in each precision and compile mode, against matmul peaks
+measured in the same process. Prints one JSON line per mode, then a summary line; these
+numbers choose train.precision and train.compile's defaults.
 
     .venv/bin/python bench/train_modes.py [--steps 60] [--home /tmp/svglm-bench]
+        [--run RUN_DIR] [--modes bf16,bf16+compile]
 
-The demo's data, tokenizer and plan are made once; each mode then trains one `pretrain` stage of
---steps steps from the same start. Steady throughput is the median of the ledger's windowed
-tokens/s after the first window (which holds warm-up and, compiled, the compilation); MFU counts
-6 FLOPs per parameter per token plus 12 * layers * d_model * seq_len for attention.
+The data, tokenizer and plan are made once (from --run's run.yaml and corpus/ when given);
+each mode then trains one `pretrain` stage of --steps steps from the same start. Steady
+throughput is the median of the ledger's windowed tokens/s after the first window (which holds
+warm-up and, compiled, the compilation); MFU counts 6 FLOPs per parameter per token plus
+12 * layers * d_model * seq_len for attention.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from svglm.files import read_json
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir, ledger_records
 
-MODES = [("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)]
+MODES = ("fp32", "bf16", "fp32+compile", "bf16+compile")
 
 
 def flops_per_token(params: int, n_layer: int, d_model: int, seq_len: int) -> float:
@@ -39,16 +41,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--home", type=Path, default=Path("/tmp/svglm-bench"))
+    ap.add_argument("--run", type=Path, help="a run directory whose config and corpus to use")
+    ap.add_argument("--modes", default=",".join(MODES), help=f"some of {', '.join(MODES)}")
     args = ap.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if unknown := set(modes) - set(MODES):
+        ap.error(f"unknown modes: {', '.join(sorted(unknown))}")
     base = RunDir(args.home / "modes-base")
     shutil.rmtree(base.root, ignore_errors=True)
-    cfg = preset("demo", "modes-base")
+    if args.run:  # its config and imported corpus; data and tokenizer are made again
+        base.root.mkdir(parents=True)
+        shutil.copy(args.run / "run.yaml", base.root / "run.yaml")
+        if (args.run / "corpus").is_dir():
+            shutil.copytree(args.run / "corpus", base.root / "corpus")
+        cfg = base.config()
+        cfg.name = "modes-base"
+    else:
+        cfg = preset("demo", "modes-base")
     stage = cfg.stages[0]
     cfg.stages = [
         StageConfig(
             name="pretrain",
             tokens=args.steps * stage.batch_size * cfg.model.seq_len,
             lr=stage.lr,
+            batch_size=stage.batch_size,
             warmup_steps=5,
         )
     ]
@@ -67,7 +83,8 @@ def main() -> None:
         "bf16": peak(cfg.model.d_model, cfg.model.d_ff, tokens, torch.bfloat16)["peak"],
     }
     results = []
-    for precision, compiled in MODES:
+    for mode in modes:
+        precision, compiled = mode.split("+")[0], mode.endswith("+compile")
         run = RunDir(args.home / f"modes-{precision}-{'compiled' if compiled else 'eager'}")
         shutil.rmtree(run.root, ignore_errors=True)
         shutil.copytree(base.root, run.root)
@@ -96,7 +113,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "train_modes",
-                "preset": "demo",
+                "config": str(args.run / "run.yaml") if args.run else "preset demo",
                 "steps": args.steps,
                 "threads": torch.get_num_threads(),
                 "peak_gflops": peaks,

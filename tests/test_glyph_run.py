@@ -46,6 +46,7 @@ TINY = [
     "data.min_pair_coverage=0",
     "train.device=cpu",
     "train.precision=fp32",
+    "train.compile=false",
     "train.checkpoint_every=2",
     "train.eval_every=2",
     "probe.max_tokens=200",

@@ -193,6 +193,7 @@ def test_an_icons_run_end_to_end(tmp_path, monkeypatch):
         "stages.0.tokens=8192",
         "train.device=cpu",
         "train.precision=fp32",
+        "train.compile=false",
         "train.checkpoint_every=2",
         "train.eval_every=2",
         "probe.max_tokens=64",
