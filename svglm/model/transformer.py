@@ -3,8 +3,8 @@
 RMSNorm (optionally (1 + w)), RoPE (optionally partial, with a separate base for sliding
 layers), grouped-query attention through scaled_dot_product_attention (on a CPU in fp32 query
 chunks that skip the keys no query of the chunk sees) with optional QKV bias, QK-norm, output
-gate and sliding window; Gated DeltaNet linear attention (qwen35); SwiGLU or
-GeGLU; sandwich norms, embedding scaling, logit soft-capping, tied embeddings and a cache.
+gate and sliding window; Gated DeltaNet linear attention (qwen35); SwiGLU or GeGLU; sandwich
+norms, embedding scaling, logit soft-capping, tied embeddings and a cache.
 
 Shapes: B batch, T new tokens, S cached + new tokens, C d_model, H heads, D head dim.
 """
@@ -88,34 +88,24 @@ def cpu_attend(
     T, S = q.shape[2], k.shape[2]
     out_dtype = v.dtype
     q, k, v = q.float(), k.float(), v.float()
-    if T == 1:  # a decode step: one query, nothing to chunk
-        with torch.autocast("cpu", enabled=False):
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, scale=scale, enable_gqa=gqa
-            )
-        return out.to(out_dtype)
-    causal = torch.ones(T, S, dtype=torch.bool).tril(S - T) if mask is None else None
-    chunks = []
+    sdpa = partial(F.scaled_dot_product_attention, scale=scale, enable_gqa=gqa)
     with torch.autocast("cpu", enabled=False):
+        if T == 1:  # a decode step: one query, nothing to chunk
+            return sdpa(q, k, v, attn_mask=mask).to(out_dtype)
+        causal = torch.ones(T, S, dtype=torch.bool).tril(S - T) if mask is None else None
+        chunks = []
         for start in range(0, T, CPU_QUERY_CHUNK):
             end = min(start + CPU_QUERY_CHUNK, T)
-            first, keys = 0, S - T + end  # keys past `keys` lie in these queries' future
-            part = causal[start:end, :keys] if causal is not None else None
-            if mask is not None:  # skip the keys before every packed row of these queries
+            keys = S - T + end  # keys past this one lie in these queries' future
+            if mask is None:
+                first, part = 0, causal[start:end, :keys]
+            else:  # also skip the keys before every packed row of these queries
                 part = mask[..., start:end, :keys]
                 first = int(part.flatten(0, -2).any(0).int().argmax())
                 part = part[..., first:]
-            chunks.append(
-                F.scaled_dot_product_attention(
-                    q[:, :, start:end],
-                    k[:, :, first:keys],
-                    v[:, :, first:keys],
-                    attn_mask=part,
-                    scale=scale,
-                    enable_gqa=gqa,
-                )
-            )
-    return (torch.cat(chunks, dim=2) if len(chunks) > 1 else chunks[0]).to(out_dtype)
+            span = slice(first, keys)
+            chunks.append(sdpa(q[:, :, start:end], k[:, :, span], v[:, :, span], attn_mask=part))
+    return torch.cat(chunks, dim=2).to(out_dtype)
 
 
 class KVCache:
