@@ -28,8 +28,8 @@ class RMSNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # normalize in fp32 and scale after casting back, as the references do; one fused op
-        # for the normalization (a decode step is mostly per-op overhead)
+        # normalize in fp32 and scale after casting back, as the references do; in as few ops as
+        # possible, since a decode step is mostly per-op overhead
         h = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps)
         if self.offset:
             return (h * (1.0 + self.weight.float())).type_as(x)
@@ -39,20 +39,20 @@ class RMSNorm(nn.Module):
 def rope_tables(
     positions: torch.Tensor, dim: int, theta: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos/sin of shape (B, 1, T, dim) for integer positions (B, T), broadcast over heads."""
+    """cos and signed sin of shape (B, 1, T, dim) for integer positions (B, T), broadcast over
+    heads. The sin's first half is negated, so that apply_rope rotates with one roll."""
     inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
     freqs = positions.float()[:, None, :, None] * inv_freq.to(positions.device)  # (B,1,T,dim/2)
-    emb = torch.cat([freqs, freqs], dim=-1)
-    return emb.cos(), emb.sin()
+    cos, sin = freqs.cos(), freqs.sin()
+    return torch.cat([cos, cos], dim=-1), torch.cat([-sin, sin], dim=-1)
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate the first cos.shape[-1] dims of x (B, H, T, D) in the "rotate_half" convention."""
+    """Rotate the first cos.shape[-1] dims of x (B, H, T, D) in the "rotate_half" convention:
+    x * cos + cat(-x2, x1) * sin, where cat(-x2, x1) * sin == roll(x) * (signed sin), exactly."""
     r, D = cos.shape[-1], x.shape[-1]
     x_rot = x[..., :r] if r < D else x
-    half = r // 2
-    rotated = torch.cat([-x_rot[..., half:], x_rot[..., :half]], dim=-1)
-    out = x_rot * cos.to(x.dtype) + rotated * sin.to(x.dtype)
+    out = x_rot * cos.to(x.dtype) + x_rot.roll(r // 2, dims=-1) * sin.to(x.dtype)
     return torch.cat([out, x[..., r:]], dim=-1) if r < D else out
 
 
