@@ -613,7 +613,9 @@ def generate(
             "--out", "-o", metavar="OUT.svg", help="Write the picture (with --n, OUT-1.svg ...)."
         ),
     ] = None,
-    png: Annotated[bool, typer.Option("--png", help="Also write a PNG beside each SVG.")] = False,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write a PNG beside each SVG, 960 px wide.")
+    ] = False,
     n: Annotated[int, typer.Option("--n", metavar="K", help="How many drawings.")] = 1,
     temperature: Temperature = 0.0,
     top_k: TopK = 0,
@@ -1122,7 +1124,9 @@ def compile_cmd(
         Path | None,
         typer.Option("--out", "-o", metavar="OUT.svg", help="Where to write; default stdout."),
     ] = None,
-    png: Annotated[bool, typer.Option("--png", help="Also write OUT.png (needs --out).")] = False,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also write OUT.png, 960 px wide (needs --out).")
+    ] = False,
 ) -> None:
     """Compile a hand-written bundle or scene to SVG.
 

@@ -23,16 +23,32 @@ def is_valid_svg(svg: str) -> bool:
     return root.tag == f"{{{SVG_NS}}}svg"
 
 
-def render_png(svg: str, width: int | None = None) -> bytes:
-    """Rasterize with resvg (a Rust renderer independent of our compiler); raises ValueError."""
+# What `--png` writes: the scene canvas' own width, to which icons and glyphs scale up.
+PNG_WIDTH = 960
+# A picture taller than this many widths is drawn smaller, inside width x (MAX_ASPECT * width):
+# resvg allocates the whole raster, and an SVG's own size (a model's output, a user's file) must
+# not be able to ask for terabytes and abort the process.
+MAX_ASPECT = 8
+
+
+def render_png(svg: str, width: int = PNG_WIDTH, fonts: bool = True) -> bytes:
+    """Rasterize with resvg (a Rust renderer independent of our compiler), `width` pixels wide
+    (see MAX_ASPECT); without fonts, text is left out. Raises ValueError."""
     import resvg_py
 
-    return bytes(resvg_py.svg_to_bytes(svg_string=svg, width=width))
+    png = resvg_py.svg_to_bytes(
+        svg_string=svg, width=width, height=width * MAX_ASPECT, skip_system_fonts=not fonts
+    )
+    return bytes(png)
 
 
 def is_renderable(svg: str) -> bool:
+    """Whether resvg parses and rasterizes `svg` without error. Only the document and its
+    geometry can fail (text without a font is left out, never an error), so the check draws
+    small and loads no fonts: on a diagram of 18 texts 0.5 ms against 10.6 ms at 240 px with
+    fonts, and the probe asks it of every output."""
     try:
-        return len(render_png(svg, width=240)) > 0
+        return len(render_png(svg, width=32, fonts=False)) > 0
     except ValueError:
         return False
 
