@@ -77,35 +77,47 @@ def attend(
     )
 
 
-# Under torch.compile this stays eager: a chunk's key range depends on the mask's data, and the
-# compiled code around it (norms, RoPE, MLP) is where compiling wins (bench/train_throughput.py).
-@torch.compiler.disable
 def cpu_attend(
     q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None, gqa: bool
 ) -> Tensor:
-    """`attend` on a CPU: in fp32, in chunks of queries that each read only the keys they can
-    see, up to their own end and from the start of their packed rows."""
-    T, S = q.shape[2], k.shape[2]
+    """`attend` on a CPU, in fp32: a decode step (one query) in one call, longer runs of queries
+    in chunks that each read only the keys they can see."""
     out_dtype = v.dtype
-    q, k, v = q.float(), k.float(), v.float()
-    sdpa = partial(F.scaled_dot_product_attention, scale=scale, enable_gqa=gqa)
     with torch.autocast("cpu", enabled=False):
-        if T == 1:  # a decode step: one query, nothing to chunk
-            return sdpa(q, k, v, attn_mask=mask).to(out_dtype)
-        causal = torch.ones(T, S, dtype=torch.bool).tril(S - T) if mask is None else None
-        chunks = []
-        for start in range(0, T, CPU_QUERY_CHUNK):
-            end = min(start + CPU_QUERY_CHUNK, T)
-            keys = S - T + end  # keys past this one lie in these queries' future
-            if mask is None:
-                first, part = 0, causal[start:end, :keys]
-            else:  # also skip the keys before every packed row of these queries
-                part = mask[..., start:end, :keys]
-                first = int(part.flatten(0, -2).any(0).int().argmax())
-                part = part[..., first:]
-            span = slice(first, keys)
-            chunks.append(sdpa(q[:, :, start:end], k[:, :, span], v[:, :, span], attn_mask=part))
-    return torch.cat(chunks, dim=2).to(out_dtype)
+        q, k, v = q.float(), k.float(), v.float()
+        if q.shape[2] == 1:  # nothing to chunk, and nothing that stops torch.compile
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, scale=scale, enable_gqa=gqa
+            )
+        else:
+            out = chunked_attend(q, k, v, mask, scale, gqa)
+    return out.to(out_dtype)
+
+
+# Under torch.compile this stays eager: a chunk's key range depends on the mask's data, and the
+# compiled code around it (norms, RoPE, MLP) is where compiling wins (bench/train_throughput.py).
+@torch.compiler.disable
+def chunked_attend(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None, gqa: bool
+) -> Tensor:
+    """fp32 attention in chunks of CPU_QUERY_CHUNK queries, each reading keys up to its own end
+    and from the start of the first packed row it holds."""
+    T, S = q.shape[2], k.shape[2]
+    sdpa = partial(F.scaled_dot_product_attention, scale=scale, enable_gqa=gqa)
+    causal = torch.ones(T, S, dtype=torch.bool).tril(S - T) if mask is None else None
+    chunks = []
+    for start in range(0, T, CPU_QUERY_CHUNK):
+        end = min(start + CPU_QUERY_CHUNK, T)
+        keys = S - T + end  # keys past this one lie in these queries' future
+        if mask is None:
+            first, part = 0, causal[start:end, :keys]
+        else:  # also skip the keys before every packed row of these queries
+            part = mask[..., start:end, :keys]
+            first = int(part.flatten(0, -2).any(0).int().argmax())
+            part = part[..., first:]
+        span = slice(first, keys)
+        chunks.append(sdpa(q[:, :, start:end], k[:, :, span], v[:, :, span], attn_mask=part))
+    return torch.cat(chunks, dim=2)
 
 
 class KVCache:
