@@ -2,10 +2,13 @@
 batch 1 and 16, greedy and sampled. Prints one JSON line per setting, then a summary.
 
     .venv/bin/python bench/sample_throughput.py [--new 48] [--prompts 32] [--rounds 3]
+                                                [--compiled]
 
 Both decode the same prompts (lengths 20..40, as probe prompts are) to exactly --new tokens (no
 stop token), in the same process, interleaved rounds, median reported. generate() gets a
 left-padded batch with an attention mask, its usual use; the demo's shape, random weights.
+With --compiled both sides also run compiled (their compile time reported apart), and
+`ratio_best` sets each side's faster mode against the other's.
 """
 
 from __future__ import annotations
@@ -66,11 +69,31 @@ def hf_generate(
         )
 
 
+class CompiledSteps(torch.nn.Module):
+    """`model` whose one-token decode steps go through torch.compile (dynamic shapes, so that
+    the growing cache and the shrinking batch do not recompile); prompts stay eager, where
+    compiling their chunked attention did not pay."""
+
+    def __init__(self, model: Decoder):
+        super().__init__()
+        self.model, self.cfg = model, model.cfg
+        self.step = torch.compile(model.forward, dynamic=True)
+
+    def forward(self, idx: torch.Tensor, **kw) -> torch.Tensor:
+        return (self.step if idx.shape[1] == 1 else self.model)(idx, **kw)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--new", type=int, default=48)
     ap.add_argument("--prompts", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--compiled",
+        action="store_true",
+        help="also both sides compiled: our decode steps, generate() with a static cache and "
+        "a compiled forward (as transformers documents)",
+    )
     args = ap.parse_args()
     ours, hf = models()
     g = torch.Generator().manual_seed(1)
@@ -80,33 +103,64 @@ def main() -> None:
         ).tolist()
         for _ in range(args.prompts)
     ]
+
+    def ours_side(model):
+        def decode(batch: int, sampled: bool) -> None:
+            settings = Sampling(max_tokens=args.new, temperature=1.0 if sampled else 0.0)
+            sample(model, prompts, settings, eos_id=-1, batch_size=batch)
+
+        return decode
+
+    def hf_side(model):
+        return lambda batch, sampled: hf_generate(model, prompts, batch, args.new, sampled)
+
+    sides = {"ours": ours_side(ours), "hf": hf_side(hf)}
+    compile_s = {}
+    if args.compiled:
+        hf_compiled = reference_model(ours)
+        hf_compiled.generation_config.cache_implementation = "static"
+        hf_compiled.forward = torch.compile(hf_compiled.forward)
+        sides |= {
+            "ours_compiled": ours_side(CompiledSteps(ours)),
+            "hf_compiled": hf_side(hf_compiled),
+        }
+        with torch.no_grad():
+            for name in ("ours_compiled", "hf_compiled"):  # the first calls compile
+                t0 = time.perf_counter()
+                for batch in (1, 16):
+                    sides[name](batch, False)
+                compile_s[name] = round(time.perf_counter() - t0, 1)
     results = []
     with torch.no_grad():
         for batch in (1, 16):
             for sampled in (False, True):
-                settings = Sampling(max_tokens=args.new, temperature=1.0 if sampled else 0.0)
-                times = {"ours": [], "hf": []}
+                times: dict[str, list[float]] = {name: [] for name in sides}
                 for _ in range(args.rounds):
-                    t0 = time.perf_counter()
-                    sample(ours, prompts, settings, eos_id=-1, batch_size=batch)
-                    times["ours"].append(time.perf_counter() - t0)
-                    t0 = time.perf_counter()
-                    hf_generate(hf, prompts, batch, args.new, sampled)
-                    times["hf"].append(time.perf_counter() - t0)
+                    for name, decode in sides.items():
+                        t0 = time.perf_counter()
+                        decode(batch, sampled)
+                        times[name].append(time.perf_counter() - t0)
                 tokens = len(prompts) * args.new
-                ours_s, hf_s = statistics.median(times["ours"]), statistics.median(times["hf"])
-                row = {
-                    "batch": batch,
-                    "mode": "sampled" if sampled else "greedy",
-                    "ours_tok_s": round(tokens / ours_s, 1),
-                    "hf_tok_s": round(tokens / hf_s, 1),
-                    "ratio_vs_hf": round(hf_s / ours_s, 3),
-                }
+                med = {name: statistics.median(t) for name, t in times.items()}
+                row = {"batch": batch, "mode": "sampled" if sampled else "greedy"}
+                row |= {f"{name}_tok_s": round(tokens / t, 1) for name, t in med.items()}
+                row["ratio_vs_hf"] = round(med["hf"] / med["ours"], 3)
+                if args.compiled:
+                    row["ratio_compiled"] = round(med["hf_compiled"] / med["ours_compiled"], 3)
+                    row["ratio_best"] = round(
+                        min(med["hf"], med["hf_compiled"]) / min(med["ours"], med["ours_compiled"]),
+                        3,
+                    )
                 results.append(row)
                 print(json.dumps(row), flush=True)
     print(
         json.dumps(
-            {"bench": "sample_throughput", "threads": torch.get_num_threads(), "results": results}
+            {
+                "bench": "sample_throughput",
+                "threads": torch.get_num_threads(),
+                "compile_s": compile_s,
+                "results": results,
+            }
         )
     )
 
