@@ -29,17 +29,42 @@ PNG_WIDTH = 960
 # resvg allocates the whole raster, and an SVG's own size (a model's output, a user's file) must
 # not be able to ask for terabytes and abort the process.
 MAX_ASPECT = 8
+# resvg recurses once per level of nesting and overflows its stack (a segfault, not an error)
+# past about 230 levels; compiled pictures nest a handful, icon files rarely a dozen.
+MAX_DEPTH = 64
 
 
 def render_png(svg: str, width: int = PNG_WIDTH, fonts: bool = True) -> bytes:
     """Rasterize with resvg (a Rust renderer independent of our compiler), `width` pixels wide
-    (see MAX_ASPECT); without fonts, text is left out. Raises ValueError."""
+    (see MAX_ASPECT); without fonts, text is left out. Raises ValueError for anything it
+    cannot draw, never takes the process down."""
     import resvg_py
 
-    png = resvg_py.svg_to_bytes(
-        svg_string=svg, width=width, height=width * MAX_ASPECT, skip_system_fonts=not fonts
-    )
+    if nesting(svg) > MAX_DEPTH:
+        raise ValueError(f"elements nested deeper than {MAX_DEPTH}")
+    try:
+        png = resvg_py.svg_to_bytes(
+            svg_string=svg, width=width, height=width * MAX_ASPECT, skip_system_fonts=not fonts
+        )
+    except BaseException as e:  # a panic in resvg (a 1e30-wide stroke) is pyo3's BaseException
+        if type(e).__name__ != "PanicException":
+            raise
+        raise ValueError(f"resvg failed ({e})") from None
     return bytes(png)
+
+
+def nesting(svg: str) -> int:
+    """How deeply the elements of `svg` nest, read with the hardened parser; ValueError when it
+    is not well-formed XML."""
+    try:
+        root = etree.fromstring(svg.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError as e:
+        raise ValueError(f"not well-formed XML ({e})") from None
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def is_renderable(svg: str) -> bool:
