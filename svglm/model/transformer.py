@@ -28,8 +28,8 @@ class RMSNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # normalize in fp32 and scale after casting back, as the references do; in as few ops as
-        # possible, since a decode step is mostly per-op overhead
+        # normalize in fp32 and scale after casting back, as the references do; one fused op
+        # for the normalization (a decode step is mostly per-op overhead)
         h = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps)
         if self.offset:
             return (h * (1.0 + self.weight.float())).type_as(x)
