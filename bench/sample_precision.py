@@ -17,6 +17,7 @@ import time
 from contextlib import nullcontext
 
 import torch
+from sample_throughput import random_prompts
 from train_throughput import SHAPES, models
 
 from svglm.infer.sampler import Sampling, sample
@@ -33,13 +34,7 @@ def main() -> None:
     s = SHAPES[args.shape]
     torch.manual_seed(0)
     model = models(s)[0].eval()  # its peer is not needed here
-    g = torch.Generator().manual_seed(1)
-    prompts = [
-        torch.randint(
-            3, s["vocab"], (int(torch.randint(20, 41, (1,), generator=g)),), generator=g
-        ).tolist()
-        for _ in range(max(WIDTHS))
-    ]
+    prompts = random_prompts(max(WIDTHS), vocab=s["vocab"])
     settings = Sampling(max_tokens=args.new)
     contexts = {"fp32": nullcontext, "bf16": lambda: torch.autocast("cpu", dtype=torch.bfloat16)}
     results = []

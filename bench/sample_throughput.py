@@ -45,6 +45,16 @@ def models() -> tuple[Decoder, torch.nn.Module]:
     return ours, hf
 
 
+def random_prompts(n: int, vocab: int) -> list[list[int]]:
+    """`n` seeded prompts of 20 to 40 tokens (as probe prompts are), ids 3 and up."""
+    g = torch.Generator().manual_seed(1)
+    prompts = []
+    for _ in range(n):
+        length = int(torch.randint(20, 41, (1,), generator=g))
+        prompts.append(torch.randint(3, vocab, (length,), generator=g).tolist())
+    return prompts
+
+
 def hf_generate(
     hf, prompts: list[list[int]], batch: int, new: int, sampled: bool, eos=None, pad: int = 0
 ) -> None:
@@ -96,13 +106,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     ours, hf = models()
-    g = torch.Generator().manual_seed(1)
-    prompts = [
-        torch.randint(
-            3, 1024, (int(torch.randint(20, 41, (1,), generator=g)),), generator=g
-        ).tolist()
-        for _ in range(args.prompts)
-    ]
+    prompts = random_prompts(args.prompts, vocab=1024)
 
     def ours_side(model):
         def decode(batch: int, sampled: bool) -> None:
