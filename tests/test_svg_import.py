@@ -57,7 +57,9 @@ def test_canonical_is_a_fixed_point_that_draws_the_same(doc):
     canonical = canonical_svg(doc)
     assert canonical_svg(canonical) == canonical and canonical.isascii()
     assert "<g" not in canonical and "transform" not in canonical
-    assert ink_iou(canonical, doc) >= 0.98
+    # at 256 px: at 128 a rotated dot of ink 2 units wide (43 pixels) moved by the 0.01 grid
+    # lost one anti-aliased edge pixel, 0.977
+    assert ink_iou(canonical, doc, size=256) >= 0.98
 
 
 def test_use_and_transforms_are_resolved_and_junk_dropped():
