@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from svglm.errors import ConfigError
-from svglm.infer.sampler import Sampling, _pick, sample
+from svglm.infer.sampler import Sampling, _pick, draw, sample
 from svglm.model.config import ARCHITECTURES
 from tests.test_model import tiny
 
@@ -73,6 +75,26 @@ def test_top_k_and_top_p_cut_the_tail():
     # probabilities 0.64, 0.24, 0.09, ...: the nucleus of 0.8 holds the first two
     assert draws(logits, Sampling(temperature=1.0, top_p=0.8)) == {0, 1}
     assert draws(logits, Sampling(temperature=1.0, top_p=0.5)) == {0}
+
+
+def test_draws_follow_the_probabilities():
+    probs = torch.tensor([0.5, 0.3, 0.15, 0.05, 0.0])
+    n = 40_000  # one draw per row; the standard error of a share is at most 0.0025
+    tokens = draw(probs.expand(n, -1), torch.Generator().manual_seed(3))
+    shares = torch.bincount(tokens, minlength=5) / n
+    torch.testing.assert_close(shares, probs, atol=0.01, rtol=0)
+    assert shares[4] == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40).filter(lambda w: sum(w) > 1e-3),
+    st.integers(0, 2**31),
+)
+def test_a_token_of_probability_zero_is_never_drawn(weights, seed):
+    probs = torch.tensor(weights) / sum(weights)
+    tokens = draw(probs.expand(64, -1), torch.Generator().manual_seed(seed))
+    assert bool((probs[tokens] > 0).all())
 
 
 def test_repetition_penalty_moves_greedy_off_recent_tokens():

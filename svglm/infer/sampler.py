@@ -16,6 +16,7 @@ from typing import Protocol
 import torch
 
 from svglm.errors import ConfigError
+from svglm.infer.decode_step import DecodeStep
 from svglm.model.transformer import Decoder, KVCache
 
 
@@ -84,11 +85,23 @@ def _pick(
         probs = order.values.softmax(-1)
         drop = probs.cumsum(-1) - probs >= s.top_p  # keep the head that reaches top_p
         logits = logits.scatter(1, order.indices, order.values.masked_fill(drop, float("-inf")))
-    probs = logits.softmax(-1).cpu()
-    return torch.multinomial(probs, 1, generator=gen).squeeze(1).to(logits.device)
+    return draw(logits.softmax(-1), gen)
 
 
-@torch.no_grad()
+def draw(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """One token per row of (B, V) probabilities: where the running sum first passes a uniform
+    draw. One random number a row, where torch.multinomial races one per vocabulary entry
+    (16 µs a row at 1,024 entries on a 2-core CPU, a third of a decode step). A token of
+    probability 0 is never drawn."""
+    cdf = probs.cumsum(-1)
+    total = cdf[:, -1:]
+    u = torch.rand(probs.shape[0], 1, generator=gen, dtype=cdf.dtype).to(cdf.device)
+    # kept below the total, where rounding could put u * total, so that some token passes it
+    at = torch.minimum(u * total, total.nextafter(torch.zeros_like(total)))
+    return torch.searchsorted(cdf, at, right=True).squeeze(1)
+
+
+@torch.inference_mode()
 def sample(
     model: Decoder,
     prompts: list[list[int]],
@@ -143,6 +156,11 @@ def _decode(
         positions = (at - first).clamp(min=0)
     cache = KVCache(model.cfg, B, L + s.max_tokens, device, dtype)
     logits = model(idx, positions=positions, doc_ids=doc_ids, cache=cache)[:, -1].float()
+    step_once = DecodeStep(model, L + s.max_tokens)
+    keys = None  # the cache slots a new token may see: all but its row's padding
+    if doc_ids is not None:
+        keys = torch.ones(B, L + s.max_tokens, dtype=torch.bool, device=device)
+        keys[:, :L] = doc_ids == 1
     lengths = torch.tensor([len(p) for p in prompts], device=device)
     alive = list(range(B))  # batch positions still decoding, in cache order
     out: list[list[int]] = [[] for _ in range(B)]
@@ -171,15 +189,13 @@ def _decode(
             kept = torch.tensor(keep, device=device)
             cache.keep(kept)
             lengths = lengths.index_select(0, kept)
-            if doc_ids is not None:
-                doc_ids = doc_ids.index_select(0, kept)
+            if keys is not None:
+                keys = keys.index_select(0, kept)
             tokens = [tokens[j] for j in keep]
             alive = [alive[j] for j in keep]
         nxt = torch.tensor(tokens, device=device)[:, None]
         positions = (lengths + step)[:, None]
-        if doc_ids is not None:
-            doc_ids = torch.cat([doc_ids, doc_ids.new_ones(len(alive), 1)], dim=1)
-        logits = model(nxt, positions=positions, doc_ids=doc_ids, cache=cache)[:, -1].float()
+        logits = step_once(nxt, positions, keys, cache).float()
     return [Generation(out[r], stop[r]) for r in range(B)]
 
 

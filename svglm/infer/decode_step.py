@@ -1,0 +1,184 @@
+"""One-token decode steps: `Decoder.forward` for one new token per row, in about half its calls.
+
+A decode step of a small model costs its per-call overhead, not its arithmetic (about 900 aten
+calls a step for the demo's 3 layers, bench/README.md). So a step here multiplies q, k and v
+in one matmul and the MLP's gate and up in another, from weights joined once per batch (and
+cast once to the autocast dtype); normalizes and rotates q and k as one tensor; reads RoPE from
+a table and slices the keys' mask from one, both built once per batch. The arithmetic is the
+decoder's own (rms_norm, apply_rope, attend, the cache, the linear-attention modules), so a step
+computes what the forward computes; tests/test_decode_step.py holds it to the forward for every
+architecture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from svglm.model.config import ModelConfig
+from svglm.model.transformer import (
+    Block,
+    Decoder,
+    KVCache,
+    apply_rope,
+    attend,
+    rms_norm,
+    rope_tables,
+)
+
+
+@dataclass
+class LayerWeights:
+    """One block's weights as a step uses them: plain tensors (a module's attribute lookups
+    cost as much as a small op), matrices joined and cast once."""
+
+    attn_norm: Tensor
+    mlp_norm: Tensor
+    gate_up: Tensor  # rows [gate | up]
+    down: Tensor
+    out_norms: tuple[Tensor, Tensor] | None  # sandwich norms: attention's and MLP's outputs
+    gelu: bool
+    qkv: Tensor | None = None  # rows [gate | q | k | v] (gate only with attn_gate)
+    qkv_bias: Tensor | None = None
+    qk_norm: Tensor | None = None  # (H + Hkv, 1, D): q's weight per query head, then k's
+    o: Tensor | None = None
+    mixer: torch.nn.Module | None = None  # a linear-attention layer runs as its module
+
+
+def layer_weights(block: Block, cfg: ModelConfig, dtype: torch.dtype) -> LayerWeights:
+    def joined(*tensors: Tensor) -> Tensor:
+        return torch.cat(tensors).to(dtype)
+
+    a, m = block.attn, block.mlp
+    w = LayerWeights(
+        attn_norm=block.attn_norm.weight,
+        mlp_norm=block.mlp_norm.weight,
+        gate_up=joined(m.gate_proj.weight, m.up_proj.weight),
+        down=m.down_proj.weight.to(dtype),
+        out_norms=(
+            (block.attn_out_norm.weight, block.mlp_out_norm.weight) if cfg.sandwich_norm else None
+        ),
+        gelu=m.gelu,
+    )
+    if block.kind == "linear":  # Gated DeltaNet: one recurrent step of its own module
+        w.mixer = a
+        return w
+    H, Hkv, D = cfg.n_head, cfg.n_kv_head, cfg.hd
+    q_w, q_b = a.q_proj.weight, a.q_proj.bias
+    if cfg.attn_gate:  # q_proj's rows are [query | gate] per head: put the gates first
+        q_w, q_b = gates_first(q_w, H), None if q_b is None else gates_first(q_b, H)
+    w.qkv = joined(q_w, a.k_proj.weight, a.v_proj.weight)
+    if cfg.qkv_bias:
+        w.qkv_bias = joined(q_b, a.k_proj.bias, a.v_proj.bias)
+    if cfg.qk_norm:
+        w.qk_norm = torch.cat([a.q_norm.weight.expand(H, D), a.k_norm.weight.expand(Hkv, D)])
+        w.qk_norm = w.qk_norm[:, None]
+    w.o = a.o_proj.weight.to(dtype)
+    return w
+
+
+def gates_first(t: Tensor, heads: int) -> Tensor:
+    """Rows [query_0 | gate_0 | query_1 | gate_1 ...] of a gated q_proj reordered to
+    [gate_0 | gate_1 ... | query_0 | query_1 ...]."""
+    return t.view(heads, 2, -1, *t.shape[1:]).flip(1).transpose(0, 1).reshape(t.shape)
+
+
+class DecodeStep:
+    """`model`'s forward for (B, 1) new tokens at cache slots below `max_len`, from the model's
+    weights as they are when it is built (build one per batch: training moves them)."""
+
+    @torch.no_grad()
+    def __init__(self, model: Decoder, max_len: int):
+        self.model, self.cfg = model, model.cfg
+        cfg = self.cfg
+        device = model.embed.weight.device
+        # Under autocast the matmuls run in its dtype: cast the weights once, not every step.
+        dtype = model.embed.weight.dtype
+        if torch.is_autocast_enabled(device.type):
+            dtype = torch.get_autocast_dtype(device.type)
+        self.layers = [(b.kind, layer_weights(b, cfg, dtype)) for b in model.layers]
+        self.embed, self.final_norm = model.embed.weight, model.final_norm.weight
+        self.head = model.lm_head.weight.to(dtype)
+        # RoPE per position, (max_len, 1, 1, rotated dims): indexed by the rows' positions
+        positions = torch.arange(max_len, device=device)[None]
+        rot = int(cfg.hd * cfg.rope_fraction)
+        thetas = {"full": cfg.rope_theta, "sliding": cfg.local_rope_theta}
+        self.rope = {
+            kind: tuple(t[0, 0, :, None, None] for t in rope_tables(positions, rot, thetas[kind]))
+            for kind in set(cfg.types) - {"linear"}
+        }
+        self.slots = torch.arange(max_len, device=device)
+
+    def __call__(
+        self, tokens: Tensor, positions: Tensor, keys: Tensor | None, cache: KVCache
+    ) -> Tensor:
+        """tokens, positions (B, 1) -> logits (B, V); the cache grows by one slot.
+
+        keys: (B, max_len) booleans, False at the cache slots no new token may see (its row's
+        left padding); None where every slot is seen."""
+        cfg = self.cfg
+        x = F.embedding(tokens, self.embed)  # (B, 1, C)
+        if cfg.embed_scale:
+            x = x * torch.tensor(cfg.d_model**0.5, dtype=x.dtype)
+        at = positions[:, 0]
+        ropes = {kind: (cos[at], sin[at]) for kind, (cos, sin) in self.rope.items()}
+        masks = self._masks(keys, cache.pos)
+        new_row = positions == 0  # where linear-attention state restarts
+        for i, (kind, w) in enumerate(self.layers):
+            h = self._norm(x, w.attn_norm)
+            if w.mixer is not None:
+                h = w.mixer(h, new_row, cache)
+            else:
+                h = self._attention(i, w, h, ropes[kind], masks[kind], cache)
+            x = x + (self._norm(h, w.out_norms[0]) if w.out_norms else h)
+            g, u = F.linear(self._norm(x, w.mlp_norm), w.gate_up).chunk(2, dim=-1)
+            g = F.gelu(g, approximate="tanh") if w.gelu else F.silu(g)
+            h = F.linear(g * u, w.down)
+            x = x + (self._norm(h, w.out_norms[1]) if w.out_norms else h)
+        cache.pos += 1
+        logits = F.linear(self._norm(x, self.final_norm), self.head)[:, 0]  # (B, V)
+        if cfg.final_softcap:
+            logits = torch.tanh(logits / cfg.final_softcap) * cfg.final_softcap
+        return logits
+
+    def _norm(self, x: Tensor, weight: Tensor) -> Tensor:
+        return rms_norm(x, weight, self.cfg.norm_eps, self.cfg.norm_offset)
+
+    def _masks(self, keys: Tensor | None, at: int) -> dict[str, Tensor | None]:
+        """Masks (B or 1, 1, 1, at + 1) per layer kind for a query in cache slot `at`, as
+        Decoder._masks builds them: None for plain causal, where it sees every cached key."""
+        seen = None if keys is None else keys[:, None, None, : at + 1]
+        masks: dict[str, Tensor | None] = {"full": seen}
+        if "sliding" in self.cfg.types:
+            window = self.slots[: at + 1] > at - self.cfg.sliding_window
+            masks["sliding"] = window[None, None, None] if seen is None else seen & window
+        return masks
+
+    def _attention(
+        self,
+        layer: int,
+        w: LayerWeights,
+        h: Tensor,
+        rope: tuple[Tensor, Tensor],
+        mask: Tensor | None,
+        cache: KVCache,
+    ) -> Tensor:
+        """Attention.forward for one token: (B, 1, C) -> (B, 1, C)."""
+        cfg = self.cfg
+        B, H, Hkv, D = h.shape[0], cfg.n_head, cfg.n_kv_head, cfg.hd
+        qkv = F.linear(h, w.qkv, w.qkv_bias)  # (B, 1, [gate] + (H + 2 Hkv) D)
+        if cfg.attn_gate:
+            gate, qkv = qkv[..., : H * D], qkv[..., H * D :]
+        # with one token, (B, 1, H, D) and (B, H, 1, D) are the same layout: no transposes
+        qk, v = qkv.view(B, H + 2 * Hkv, 1, D).split([H + Hkv, Hkv], dim=1)
+        if w.qk_norm is not None:
+            qk = self._norm(qk, w.qk_norm)
+        q, k = apply_rope(qk, *rope).split([H, Hkv], dim=1)
+        k, v = cache.update(layer, k, v)  # (B, Hkv, S, D)
+        y = attend(q, k, v, mask, cfg.attn_scale, gqa=Hkv != H).reshape(B, 1, H * D)
+        if cfg.attn_gate:
+            y = y * torch.sigmoid(gate)
+        return F.linear(y, w.o)

@@ -1,0 +1,72 @@
+"""The sampler's one-token decode step against the decoder's forward, for every architecture:
+the same logits and the same cache, on a left-padded batch whose rows have different lengths,
+in fp32 and under bf16 autocast (where the step casts its joined weights once)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from svglm.infer.decode_step import DecodeStep, gates_first
+from svglm.model.config import ARCHITECTURES
+from svglm.model.transformer import KVCache
+from tests.test_model import tiny
+
+LENGTHS = [3, 7, 5]  # prompts, left-padded to 7
+STEPS = 12  # past gemma3's sliding window of 5
+
+
+def perturbed(architecture: str):
+    """A tiny model whose norm weights, biases and gates are off their initial values, so
+    that a weight the step leaves out or puts in the wrong place changes the logits."""
+    model = tiny(architecture)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "A_log" not in name and "dt_bias" not in name:
+                p.add_(torch.randn(p.shape, generator=g) * (0.3 if "norm" in name else 0.1))
+    return model
+
+
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_a_decode_step_computes_what_the_forward_computes(architecture, bf16):
+    model = perturbed(architecture)
+    g = torch.Generator().manual_seed(2)
+    B, L, size = len(LENGTHS), max(LENGTHS), max(LENGTHS) + STEPS
+    pads = torch.tensor([L - n for n in LENGTHS])[:, None]
+    at = torch.arange(L)[None]
+    idx = torch.randint(1, 97, (B, L), generator=g)
+    doc_ids, positions = (at >= pads).long(), (at - pads).clamp(min=0)
+    keys = torch.ones(B, size, dtype=torch.bool)
+    keys[:, :L] = doc_ids == 1
+    caches = [KVCache(model.cfg, B, size, idx.device, torch.float32) for _ in range(2)]
+    tol = dict(atol=3e-2, rtol=3e-2) if bf16 else dict(atol=1e-5, rtol=1e-5)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for cache in caches:
+            model(idx, positions=positions, doc_ids=doc_ids, cache=cache)
+        step = DecodeStep(model, size)
+        for t in range(STEPS):
+            tokens = torch.randint(1, 97, (B, 1), generator=g)
+            positions = (torch.tensor(LENGTHS) + t)[:, None]
+            doc_ids = torch.cat([doc_ids, torch.ones(B, 1, dtype=torch.long)], 1)
+            forward = model(tokens, positions=positions, doc_ids=doc_ids, cache=caches[0])
+            stepped = step(tokens, positions, keys, caches[1])
+            torch.testing.assert_close(stepped, forward[:, -1], **tol)
+    assert caches[0].pos == caches[1].pos == size
+    for a, b in zip(caches[0].k + caches[0].v, caches[1].k + caches[1].v, strict=True):
+        if a is not None:
+            torch.testing.assert_close(b, a, **tol)
+    for a, b in zip(caches[0].state, caches[1].state, strict=True):
+        if a is not None:  # linear-attention layers: the recurrent state
+            torch.testing.assert_close(b, a, **tol)
+
+
+def test_gates_first_moves_each_heads_gate_rows_ahead_of_the_queries():
+    heads, dim = 3, 2
+    # row r of a gated q_proj belongs to head r // 4, its query if r % 4 < 2, else its gate
+    rows = torch.arange(heads * 2 * dim, dtype=torch.float32)[:, None].expand(-1, 5)
+    moved = gates_first(rows, heads)[:, 0].tolist()
+    assert moved == [2, 3, 6, 7, 10, 11, 0, 1, 4, 5, 8, 9]
+    bias = torch.arange(heads * 2 * dim, dtype=torch.float32)
+    assert gates_first(bias, heads).tolist() == moved
