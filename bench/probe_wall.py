@@ -43,7 +43,7 @@ def main() -> None:
     prompts = [tok.encode_prompt(c.prompt) for c in cases]  # as the probe encodes them
     budget, batch = cfg.probe.max_tokens, cfg.probe.batch_size
     times: dict[str, list[float]] = {"probe": [], "ours_decode": [], "hf_decode": []}
-    with tempfile.TemporaryDirectory() as scratch, torch.no_grad():
+    with tempfile.TemporaryDirectory() as scratch, torch.inference_mode():
         for _ in range(args.rounds):
             t0 = time.perf_counter()
             run_probe(run, cfg, files=ProbeFiles(Path(scratch)))
