@@ -44,6 +44,13 @@ def test_kv_cache_matches_full_forward(architecture):
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("architecture", ["llama", "gemma3"])  # gemma3: logits soft-capped
+def test_logits_to_keep_gives_the_last_positions_logits(architecture):
+    model = tiny(architecture)
+    x = torch.randint(0, 97, (2, 11))
+    torch.testing.assert_close(model(x, logits_to_keep=3), model(x)[:, -3:], atol=1e-6, rtol=1e-5)
+
+
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_packed_rows_equal_rows_alone(architecture):
     model = tiny(architecture)

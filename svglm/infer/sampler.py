@@ -155,7 +155,7 @@ def _decode(
         doc_ids = (at >= first).long()
         positions = (at - first).clamp(min=0)
     cache = KVCache(model.cfg, B, L + s.max_tokens, device, dtype)
-    logits = model(idx, positions=positions, doc_ids=doc_ids, cache=cache)[:, -1].float()
+    logits = model(idx, positions, doc_ids, cache, logits_to_keep=1)[:, -1].float()
     step_once = DecodeStep(model, L + s.max_tokens)
     keys = None  # the cache slots a new token may see: all but its row's padding
     if doc_ids is not None:

@@ -438,8 +438,10 @@ class Decoder(nn.Module):
         positions: torch.Tensor | None = None,
         doc_ids: torch.Tensor | None = None,
         cache: KVCache | None = None,
+        logits_to_keep: int = 0,
     ) -> torch.Tensor:
-        """idx (B, T) -> logits (B, T, V).
+        """idx (B, T) -> logits (B, T, V), or (B, logits_to_keep, V) for the last positions
+        only when it is set (a prompt's prefill needs one).
 
         positions: (B, T) RoPE positions; default counts from the cache position.
         doc_ids:   (B, start + T) row ids of the cached and the new positions: attention and
@@ -464,6 +466,8 @@ class Decoder(nn.Module):
             x = block(x, ropes, masks, new_row, cache)
         if cache is not None:
             cache.pos += T
+        if logits_to_keep:
+            x = x[:, -logits_to_keep:]
         logits = self.lm_head(self.final_norm(x))  # (B, T, V)
         if cfg.final_softcap:
             logits = torch.tanh(logits / cfg.final_softcap) * cfg.final_softcap
