@@ -1,13 +1,12 @@
 """One-token decode steps: `Decoder.forward` for one new token per row, in about half its calls.
 
 A decode step of a small model costs its per-call overhead, not its arithmetic (about 900 aten
-calls a step for the demo's 3 layers, bench/README.md). So a step here multiplies q, k and v
-in one matmul and the MLP's gate and up in another, from weights joined once per batch (and
-cast once to the autocast dtype); normalizes and rotates q and k as one tensor; reads RoPE from
-a table and slices the keys' mask from one, both built once per batch. The arithmetic is the
-decoder's own (rms_norm, apply_rope, attend, the cache, the linear-attention modules), so a step
-computes what the forward computes; tests/test_decode_step.py holds it to the forward for every
-architecture.
+calls a step for the demo's 3 layers, bench/README.md). So a step here multiplies q, k and v in
+one matmul and the MLP's gate and up in another, from weights joined (and cast to the autocast
+dtype) once per sampling call; normalizes and rotates q and k as one tensor; reads RoPE from a
+table and slices the keys' mask from one. The arithmetic is the decoder's own (rms_norm,
+apply_rope, attend, the cache, the linear-attention modules), so a step computes what the
+forward computes; tests/test_decode_step.py holds it to the forward for every architecture.
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ def gates_first(t: Tensor, heads: int) -> Tensor:
 
 class DecodeStep:
     """`model`'s forward for (B, 1) new tokens at cache slots below `max_len`, from the model's
-    weights as they are when it is built (build one per batch: training moves them)."""
+    weights as they are when it is built (build one per sampling call: training moves them)."""
 
     @torch.no_grad()
     def __init__(self, model: Decoder, max_len: int):

@@ -119,17 +119,18 @@ def sample(
         constraint.start(len(prompts))
     # Longest first, so a batch holds prompts of similar length and pads little.
     order = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i))
+    step = DecodeStep(model, max(map(len, prompts), default=0) + settings.max_tokens)
     results: dict[int, Generation] = {}
     for at in range(0, len(order), batch_size):
         rows = order[at : at + batch_size]
         batch = [prompts[i] for i in rows]
-        done = _decode(model, batch, rows, settings, eos_id, pad_id, close_id, constraint, gen)
+        done = _decode(step, batch, rows, settings, eos_id, pad_id, close_id, constraint, gen)
         results.update(zip(rows, done, strict=True))
     return [results[i] for i in range(len(prompts))]
 
 
 def _decode(
-    model: Decoder,
+    step: DecodeStep,
     prompts: list[list[int]],
     rows: list[int],
     s: Sampling,
@@ -140,6 +141,7 @@ def _decode(
     gen: torch.Generator,
 ) -> list[Generation]:
     """One batch: prefill the left-padded prompts, then decode until every row stops."""
+    model = step.model
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     B, L = len(prompts), max(len(p) for p in prompts)
@@ -156,7 +158,6 @@ def _decode(
         positions = (at - first).clamp(min=0)
     cache = KVCache(model.cfg, B, L + s.max_tokens, device, dtype)
     logits = model(idx, positions, doc_ids, cache, logits_to_keep=1)[:, -1].float()
-    step_once = DecodeStep(model, L + s.max_tokens)
     keys = None  # the cache slots a new token may see: all but its row's padding
     if doc_ids is not None:
         keys = torch.ones(B, L + s.max_tokens, dtype=torch.bool, device=device)
@@ -165,7 +166,7 @@ def _decode(
     alive = list(range(B))  # batch positions still decoding, in cache order
     out: list[list[int]] = [[] for _ in range(B)]
     stop: list[str] = ["budget"] * B
-    for step in range(s.max_tokens):
+    for made in range(s.max_tokens):  # tokens each live row took before this one
         if constraint is not None:
             allowed = constraint.allowed([rows[r] for r in alive], logits.shape[-1])
             logits = logits.masked_fill(~allowed.to(device), float("-inf"))
@@ -183,7 +184,7 @@ def _decode(
                 stop[r] = "close"
                 continue
             keep.append(j)
-        if not keep or step == s.max_tokens - 1:
+        if not keep or made == s.max_tokens - 1:
             break
         if len(keep) < len(alive):
             kept = torch.tensor(keep, device=device)
@@ -194,8 +195,8 @@ def _decode(
             tokens = [tokens[j] for j in keep]
             alive = [alive[j] for j in keep]
         nxt = torch.tensor(tokens, device=device)[:, None]
-        positions = (lengths + step)[:, None]
-        logits = step_once(nxt, positions, keys, cache).float()
+        positions = (lengths + made)[:, None]
+        logits = step(nxt, positions, keys, cache).float()
     return [Generation(out[r], stop[r]) for r in range(B)]
 
 
