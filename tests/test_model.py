@@ -155,23 +155,27 @@ def test_chunked_delta_rule_equals_the_token_recurrence():
         torch.testing.assert_close(out_state, ref_state, atol=1e-5, rtol=1e-5)
 
 
-def packed_causal_mask(lengths: list[int], S: int, T: int) -> torch.Tensor:
-    """(1, 1, T, S) mask for rows of `lengths` packed into S positions, queries the last T."""
+def packed_causal_mask(lengths: list[int] | list[list[int]], S: int, T: int) -> torch.Tensor:
+    """(1, 1, T, S) mask for rows of `lengths` packed into S positions, queries the last T;
+    (B, 1, T, S) for one list of lengths per batch row."""
+    if isinstance(lengths[0], list):
+        return torch.cat([packed_causal_mask(row, S, T) for row in lengths])
     doc = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(lengths))
     allowed = torch.ones(S, S, dtype=torch.bool).tril() & (doc[:, None] == doc[None, :])
     return allowed[None, None, S - T :]
 
 
 @pytest.mark.parametrize(
-    "S, T, lengths",
+    "S, T, lengths, scale",
     [
-        (150, 150, None),  # plain causal, chunks of 64 with a ragged last one
-        (150, 150, [40, 70, 25, 15]),  # packed rows crossing chunk boundaries
-        (200, 70, [90, 110]),  # queries after a cached prefix
-        (33, 1, None),  # one decode step
+        (150, 150, None, None),  # plain causal, chunks with a ragged last one
+        (150, 150, [40, 70, 25, 15], None),  # packed rows crossing chunk boundaries
+        (150, 150, [[40, 70, 25, 15], [3, 100, 47]], 0.3),  # each batch row packed its own way
+        (200, 70, [90, 110], None),  # queries after a cached prefix
+        (33, 1, None, 0.3),  # one decode step
     ],
 )
-def test_cpu_attention_in_query_chunks_equals_plain_sdpa(S, T, lengths):
+def test_cpu_attention_in_query_chunks_equals_plain_sdpa(S, T, lengths, scale):
     """`attend`'s CPU path (fp32, query chunks reading only the keys they can see) computes
     what one scaled_dot_product_attention call over every key computes, values and gradients,
     and brings bf16 inputs back as bf16 at fp32 accuracy."""
@@ -180,21 +184,25 @@ def test_cpu_attention_in_query_chunks_equals_plain_sdpa(S, T, lengths):
     k, v = (torch.randn(2, 2, S, 16, generator=g, requires_grad=True) for _ in range(2))
     mask = packed_causal_mask(lengths, S, T) if lengths else None
     plain_mask = mask if mask is not None else torch.ones(S, S, dtype=torch.bool).tril()[S - T :]
-    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=plain_mask, enable_gqa=True)
-    out = attend(q, k, v, mask, None, gqa=True)
+    ref = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=plain_mask, scale=scale, enable_gqa=True
+    )
+    out = attend(q, k, v, mask, scale, gqa=True)
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
-    grads = torch.autograd.grad(out.sum(), (q, k, v))
-    ref_grads = torch.autograd.grad(ref.sum(), (q, k, v))
+    upstream = torch.randn(out.shape, generator=g)  # a different gradient for every query
+    grads = torch.autograd.grad(out, (q, k, v), upstream)
+    ref_grads = torch.autograd.grad(ref, (q, k, v), upstream)
     for grad, ref_grad in zip(grads, ref_grads, strict=True):
         torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-5)
 
-    low = attend(q.bfloat16(), k.bfloat16(), v.bfloat16(), mask, None, gqa=True)
+    low = attend(q.bfloat16(), k.bfloat16(), v.bfloat16(), mask, scale, gqa=True)
     assert low.dtype == torch.bfloat16
     exact = F.scaled_dot_product_attention(
         q.bfloat16().float(),
         k.bfloat16().float(),
         v.bfloat16().float(),
         attn_mask=plain_mask,
+        scale=scale,
         enable_gqa=True,
     )
     assert (low.float() - exact).abs().max().item() <= 2**-7  # only the final rounding

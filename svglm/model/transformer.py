@@ -95,20 +95,32 @@ def cpu_attend(
     if q.shape[2] == 1:  # nothing to chunk, and nothing that stops torch.compile
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale, enable_gqa=gqa)
     else:
-        out = chunked_attend(q, k, v, mask, scale, gqa)
+        out = chunked_attend(q, k, v, mask, scale)
     return out.to(out_dtype)
+
+
+# PyTorch's CPU flash-attention kernels, called directly because a chunk's backward needs the
+# logsumexp its forward computed. Through autograd, each chunk's slices of q, k and v cost a
+# zero-filled gradient the size of the whole tensor, then an add: a quarter of the time of
+# attention's backward at 8 x 8 x 512 (bench/README.md, "Attention on the CPU").
+_flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+_flash_backward = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward
 
 
 # Under torch.compile this stays eager: a chunk's key range depends on the mask's data, and the
 # compiled code around it (norms, RoPE, MLP) is where compiling wins (bench/train_throughput.py).
 @torch.compiler.disable
-def chunked_attend(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None, gqa: bool
-) -> Tensor:
+def chunked_attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None):
     """fp32 attention in chunks of CPU_QUERY_CHUNK queries, each reading keys up to its own end
-    and from the start of the first packed row it holds."""
-    T, S = q.shape[2], k.shape[2]
-    sdpa = partial(F.scaled_dot_product_attention, scale=scale, enable_gqa=gqa)
+    and from the start of the first packed row it holds. Grouped-query attention needs no
+    flag: the kernels take fewer key heads than query heads."""
+    return ChunkedAttention.apply(q, k, v, mask, scale)
+
+
+def query_chunks(
+    T: int, S: int, mask: Tensor | None, dtype: torch.dtype
+) -> list[tuple[slice, slice, Tensor]]:
+    """(queries, keys, additive mask) for each chunk of CPU_QUERY_CHUNK queries."""
     causal = torch.ones(T, S, dtype=torch.bool).tril(S - T) if mask is None else None
     chunks = []
     for start in range(0, T, CPU_QUERY_CHUNK):
@@ -120,9 +132,52 @@ def chunked_attend(
             part = mask[..., start:end, :keys]
             first = int(part.flatten(0, -2).any(0).int().argmax())
             part = part[..., first:]
-        span = slice(first, keys)
-        chunks.append(sdpa(q[:, :, start:end], k[:, :, span], v[:, :, span], attn_mask=part))
-    return torch.cat(chunks, dim=2)
+        # -inf where a key is hidden, as scaled_dot_product_attention turns a boolean mask
+        bias = torch.zeros(part.shape, dtype=dtype, device=part.device)
+        chunks.append((slice(start, end), slice(first, keys), bias.masked_fill_(~part, -torch.inf)))
+    return chunks
+
+
+class ChunkedAttention(torch.autograd.Function):
+    """Attention of (B, H, T, D) queries over (B, Hkv, S, D) keys and values, chunk by chunk,
+    with a backward that writes each chunk's gradients into one buffer per input."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, scale):
+        chunks = query_chunks(q.shape[2], k.shape[2], mask, q.dtype)
+        outs, lses = zip(
+            *(
+                _flash(q[:, :, qs], k[:, :, ks], v[:, :, ks], attn_mask=bias, scale=scale)
+                for qs, ks, bias in chunks
+            ),
+            strict=True,
+        )
+        out, lse = torch.cat(outs, dim=2), torch.cat(lses, dim=2)  # lse: (B, H, T)
+        ctx.chunks, ctx.scale = chunks, scale
+        ctx.save_for_backward(q, k, v, out, lse)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, out, lse = ctx.saved_tensors
+        dq, dk, dv = torch.empty_like(q), torch.zeros_like(k), torch.zeros_like(v)
+        for qs, ks, bias in ctx.chunks:
+            dq_part, dk_part, dv_part = _flash_backward(
+                grad[:, :, qs],
+                q[:, :, qs],
+                k[:, :, ks],
+                v[:, :, ks],
+                out[:, :, qs],
+                lse[:, :, qs],
+                0.0,  # dropout
+                False,  # is_causal: the chunk's mask says it
+                attn_mask=bias,
+                scale=ctx.scale,
+            )
+            dq[:, :, qs] = dq_part
+            dk[:, :, ks] += dk_part  # key ranges overlap from chunk to chunk
+            dv[:, :, ks] += dv_part
+        return dq, dk, dv, None, None
 
 
 class KVCache:
