@@ -65,7 +65,7 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 # and computes masked-out keys at full cost. So on a CPU attention runs in fp32, in chunks of
 # this many queries that each read only the keys they can see: up to their own end, from the
 # start of their packed rows. Forward and backward, bench/attention.py: 32 rows x 6 heads x 128
-# tokens 11.8 ms against 28.1 in bf16; 8 x 8 x 512 tokens of packed rows 17.4 ms against 51.3.
+# tokens 8.9 ms against 27.0 in bf16; 8 x 8 x 512 tokens of packed rows 13.4 ms against 53.2.
 CPU_QUERY_CHUNK = 32
 
 
