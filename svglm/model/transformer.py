@@ -110,7 +110,9 @@ _flash_backward = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_bac
 # Under torch.compile this stays eager: a chunk's key range depends on the mask's data, and the
 # compiled code around it (norms, RoPE, MLP) is where compiling wins (bench/train_throughput.py).
 @torch.compiler.disable
-def chunked_attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None):
+def chunked_attend(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None
+) -> Tensor:
     """fp32 attention in chunks of CPU_QUERY_CHUNK queries, each reading keys up to its own end
     and from the start of the first packed row it holds. Grouped-query attention needs no
     flag: the kernels take fewer key heads than query heads."""
@@ -143,7 +145,9 @@ class ChunkedAttention(torch.autograd.Function):
     with a backward that writes each chunk's gradients into one buffer per input."""
 
     @staticmethod
-    def forward(ctx, q, k, v, mask, scale):
+    def forward(
+        ctx, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None
+    ) -> Tensor:
         chunks = query_chunks(q.shape[2], k.shape[2], mask, q.dtype)
         outs, lses = zip(
             *(
@@ -158,7 +162,7 @@ class ChunkedAttention(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor, Tensor, None, None]:
         q, k, v, out, lse = ctx.saved_tensors
         dq, dk, dv = torch.empty_like(q), torch.zeros_like(k), torch.zeros_like(v)
         for qs, ks, bias in ctx.chunks:
