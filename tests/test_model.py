@@ -16,6 +16,7 @@ from svglm.model.transformer import (
     attend,
     chunked_delta_rule,
     recurrent_delta_rule,
+    sdpa_attend,
 )
 
 # Small windows and mixed layer kinds so that sliding and linear layers take part.
@@ -172,13 +173,14 @@ def packed_causal_mask(lengths: list[int] | list[list[int]], S: int, T: int) -> 
         (150, 150, [40, 70, 25, 15], None),  # packed rows crossing chunk boundaries
         (150, 150, [[40, 70, 25, 15], [3, 100, 47]], 0.3),  # each batch row packed its own way
         (200, 70, [90, 110], None),  # queries after a cached prefix
+        (200, 70, None, None),  # the same, plain causal: the diagonal at the bottom right
         (33, 1, None, 0.3),  # one decode step
     ],
 )
 def test_cpu_attention_in_query_chunks_equals_plain_sdpa(S, T, lengths, scale):
     """`attend`'s CPU path (fp32, query chunks reading only the keys they can see) computes
     what one scaled_dot_product_attention call over every key computes, values and gradients,
-    and brings bf16 inputs back as bf16 at fp32 accuracy."""
+    and brings bf16 inputs back as bf16 at fp32 accuracy; its CUDA path computes the same."""
     g = torch.Generator().manual_seed(0)
     q = torch.randn(2, 4, T, 16, generator=g, requires_grad=True)
     k, v = (torch.randn(2, 2, S, 16, generator=g, requires_grad=True) for _ in range(2))
@@ -189,6 +191,8 @@ def test_cpu_attention_in_query_chunks_equals_plain_sdpa(S, T, lengths, scale):
     )
     out = attend(q, k, v, mask, scale, gqa=True)
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
+    # the path CUDA takes, one SDPA call, run here on the CPU
+    torch.testing.assert_close(sdpa_attend(q, k, v, mask, scale, True), ref, atol=1e-6, rtol=1e-5)
     upstream = torch.randn(out.shape, generator=g)  # a different gradient for every query
     grads = torch.autograd.grad(out, (q, k, v), upstream)
     ref_grads = torch.autograd.grad(ref, (q, k, v), upstream)

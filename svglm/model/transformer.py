@@ -76,7 +76,18 @@ def attend(
     values. mask: boolean (B or 1, 1, T, S), True where a query may see a key; None = causal."""
     if q.device.type == "cpu":
         return cpu_attend(q, k, v, mask, scale, gqa)
-    causal = mask is None and q.shape[2] > 1  # without a mask: queries from 0, or one step
+    return sdpa_attend(q, k, v, mask, scale, gqa)
+
+
+def sdpa_attend(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float | None, gqa: bool
+) -> Tensor:
+    """`attend` in one scaled_dot_product_attention call, as it runs on CUDA (on any device)."""
+    T, S = q.shape[2], k.shape[2]
+    # is_causal puts the diagonal at the top left: right only when the queries start at key 0
+    if mask is None and 1 < T < S:  # queries after cached keys: at the bottom right
+        mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(S - T)
+    causal = mask is None and T > 1
     return F.scaled_dot_product_attention(
         q, k, v, attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=gqa
     )
