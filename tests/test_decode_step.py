@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from svglm.infer.decode_step import DecodeStep, gates_first
+import svglm.infer.decode_step as decode_step
+from svglm.infer.decode_step import DecodeStep, Matrix, gates_first
 from svglm.model.config import ARCHITECTURES
 from svglm.model.transformer import KVCache
 from tests.test_model import tiny
@@ -28,9 +29,16 @@ def perturbed(architecture: str):
     return model
 
 
-@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16"])
+@pytest.mark.parametrize(
+    "bf16,packed_from",
+    [(False, decode_step.PACKED_FROM), (False, 0), (True, decode_step.PACKED_FROM)],
+    ids=["fp32", "fp32-packed", "bf16"],  # a tiny model's fp32 products are otherwise plain
+)
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
-def test_a_decode_step_computes_what_the_forward_computes(architecture, bf16):
+def test_a_decode_step_computes_what_the_forward_computes(
+    architecture, bf16, packed_from, monkeypatch
+):
+    monkeypatch.setattr(decode_step, "PACKED_FROM", packed_from)
     model = perturbed(architecture)
     g = torch.Generator().manual_seed(2)
     B, L, size = len(LENGTHS), max(LENGTHS), max(LENGTHS) + STEPS
@@ -70,3 +78,24 @@ def test_gates_first_moves_each_heads_gate_rows_ahead_of_the_queries():
     assert moved == [2, 3, 6, 7, 10, 11, 0, 1, 4, 5, 8, 9]
     bias = torch.arange(heads * 2 * dim, dtype=torch.float32)
     assert gates_first(bias, heads).tolist() == moved
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("rows", [1, 3, 16, 64])
+@pytest.mark.parametrize("bias", [False, True], ids=["", "bias"])
+def test_a_matrix_multiplies_as_f_linear_plain_or_packed(dtype, rows, bias, monkeypatch):
+    calls = []  # the packed product, counted on its way through
+    real = decode_step._packed_linear
+    monkeypatch.setattr(decode_step, "_packed_linear", lambda *a: calls.append(1) or real(*a))
+    g = torch.Generator().manual_seed(rows)
+    weight = torch.randn(1024, 192, generator=g).to(dtype)  # the demo's gate and up, joined
+    b = torch.randn(1024, generator=g).to(dtype) if bias else None
+    x = torch.randn(rows, 1, 192, generator=g).to(dtype)
+    matrix = Matrix(weight, rows=16)  # packed for 16 rows, used at any width
+    with torch.inference_mode():
+        got = matrix(x, b)
+    tol = dict(atol=5e-2, rtol=2e-2) if dtype == torch.bfloat16 else dict(atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(got, torch.nn.functional.linear(x, weight, b), **tol)
+    if torch.backends.mkldnn.is_available():
+        # bf16 always packed; fp32 from 300k multiply-adds: not 1 x 1024 x 192, but 3 x ...
+        assert len(calls) == int(dtype == torch.bfloat16 or rows > 1)

@@ -3,8 +3,8 @@
 A decode step of a small model costs its per-call overhead, not its arithmetic: the forward made
 about 900 aten calls a step for the demo's 3 layers, this about 670, in 0.36 ms against 0.6
 (bench/README.md, "Sampling"). So a step here multiplies q, k and v in one matmul and the MLP's
-gate and up in another, from weights joined (and cast to the autocast dtype) once per sampling
-call; normalizes and rotates q and k as one tensor; reads RoPE from a table and slices the keys'
+gate and up in another, from weights joined (cast to the autocast dtype, and packed into oneDNN's
+layout where that pays: `Matrix`) once per sampling call; normalizes and rotates q and k as one tensor; reads RoPE from a table and slices the keys'
 mask from one. The arithmetic is the decoder's own (rms_norm, apply_rope, attend, the cache, the
 linear-attention modules), so a step computes what the forward computes;
 tests/test_decode_step.py holds it to the forward for every architecture.
@@ -29,6 +29,38 @@ from svglm.model.transformer import (
     rope_tables,
 )
 
+# oneDNN multiplies by a weight in a blocked layout of its own and reorders a plain weight into it
+# on every call: at 16 rows, half the time of a 1024 x 192 product. A copy reordered once skips
+# that, but has a higher fixed cost (about 15 µs a call on a 2-core CPU, against 3 to 13 for a
+# plain product of one row), so fp32 products smaller than this many multiply-adds stay plain;
+# bf16 ones were faster packed at every size measured (bench/README.md, "Sampling").
+PACKED_FROM = 300_000
+_packed_linear = torch.ops.mkldnn._linear_pointwise
+
+
+class Matrix:
+    """A weight matrix as a step multiplies by it, plain and, where oneDNN takes it, packed."""
+
+    __slots__ = ("plain", "packed", "size", "always_packed")
+
+    def __init__(self, weight: Tensor, rows: int):
+        self.plain, self.packed, self.size = weight, None, weight.numel()
+        self.always_packed = weight.dtype == torch.bfloat16
+        cpu = weight.device.type == "cpu" and torch.backends.mkldnn.is_available()
+        if cpu and weight.dtype in (torch.float32, torch.bfloat16):
+            try:  # oneDNN declines bf16 on CPUs without the instructions for it
+                self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
+            except RuntimeError:
+                pass
+
+    def __call__(self, x: Tensor, bias: Tensor | None = None) -> Tensor:
+        """F.linear(x, weight, bias) for x (B, 1, in)."""
+        if self.packed is not None and (
+            self.always_packed or x.shape[0] * self.size >= PACKED_FROM
+        ):
+            return _packed_linear(x.to(self.plain.dtype), self.packed, bias, "none", [], "")
+        return F.linear(x, self.plain, bias)
+
 
 @dataclass
 class LayerWeights:
@@ -37,27 +69,30 @@ class LayerWeights:
 
     attn_norm: Tensor
     mlp_norm: Tensor
-    gate_up: Tensor  # rows [gate | up]
-    down: Tensor
+    gate_up: Matrix  # rows [gate | up]
+    down: Matrix
     out_norms: tuple[Tensor, Tensor] | None  # sandwich norms: attention's and MLP's outputs
     gelu: bool
-    qkv: Tensor | None = None  # rows [gate | q | k | v] (gate only with attn_gate)
+    qkv: Matrix | None = None  # rows [gate | q | k | v] (gate only with attn_gate)
     qkv_bias: Tensor | None = None
     qk_norm: Tensor | None = None  # (H + Hkv, 1, D): q's weight per query head, then k's
-    o: Tensor | None = None
+    o: Matrix | None = None
     mixer: torch.nn.Module | None = None  # a linear-attention layer runs as its module
 
 
-def layer_weights(block: Block, cfg: ModelConfig, dtype: torch.dtype) -> LayerWeights:
+def layer_weights(block: Block, cfg: ModelConfig, dtype: torch.dtype, rows: int) -> LayerWeights:
     def joined(*tensors: Tensor) -> Tensor:
         return torch.cat(tensors).to(dtype)
+
+    def matrix(*tensors: Tensor) -> Matrix:
+        return Matrix(joined(*tensors), rows)
 
     a, m = block.attn, block.mlp
     w = LayerWeights(
         attn_norm=block.attn_norm.weight,
         mlp_norm=block.mlp_norm.weight,
-        gate_up=joined(m.gate_proj.weight, m.up_proj.weight),
-        down=m.down_proj.weight.to(dtype),
+        gate_up=matrix(m.gate_proj.weight, m.up_proj.weight),
+        down=matrix(m.down_proj.weight),
         out_norms=(
             (block.attn_out_norm.weight, block.mlp_out_norm.weight) if cfg.sandwich_norm else None
         ),
@@ -70,13 +105,13 @@ def layer_weights(block: Block, cfg: ModelConfig, dtype: torch.dtype) -> LayerWe
     q_w, q_b = a.q_proj.weight, a.q_proj.bias
     if cfg.attn_gate:  # q_proj's rows are [query | gate] per head: put the gates first
         q_w, q_b = gates_first(q_w, H), None if q_b is None else gates_first(q_b, H)
-    w.qkv = joined(q_w, a.k_proj.weight, a.v_proj.weight)
+    w.qkv = matrix(q_w, a.k_proj.weight, a.v_proj.weight)
     if cfg.qkv_bias:
         w.qkv_bias = joined(q_b, a.k_proj.bias, a.v_proj.bias)
     if cfg.qk_norm:
         w.qk_norm = torch.cat([a.q_norm.weight.expand(H, D), a.k_norm.weight.expand(Hkv, D)])
         w.qk_norm = w.qk_norm[:, None]
-    w.o = a.o_proj.weight.to(dtype)
+    w.o = matrix(a.o_proj.weight)
     return w
 
 
@@ -88,10 +123,11 @@ def gates_first(t: Tensor, heads: int) -> Tensor:
 
 class DecodeStep:
     """`model`'s forward for (B, 1) new tokens at cache slots below `max_len`, from the model's
-    weights as they are when it is built (build one per sampling call: training moves them)."""
+    weights as they are when it is built (build one per sampling call: training moves them).
+    `rows` is the batch width expected, which oneDNN packs the weights for; any width works."""
 
     @torch.no_grad()
-    def __init__(self, model: Decoder, max_len: int):
+    def __init__(self, model: Decoder, max_len: int, rows: int = 16):
         self.model, self.cfg = model, model.cfg
         cfg = self.cfg
         device = model.embed.weight.device
@@ -99,9 +135,9 @@ class DecodeStep:
         dtype = model.embed.weight.dtype
         if torch.is_autocast_enabled(device.type):
             dtype = torch.get_autocast_dtype(device.type)
-        self.layers = [(b.kind, layer_weights(b, cfg, dtype)) for b in model.layers]
+        self.layers = [(b.kind, layer_weights(b, cfg, dtype, rows)) for b in model.layers]
         self.embed, self.final_norm = model.embed.weight, model.final_norm.weight
-        self.head = model.lm_head.weight.to(dtype)
+        self.head = Matrix(model.lm_head.weight.to(dtype), rows)
         # RoPE per position, (max_len, 1, 1, rotated dims): indexed by the rows' positions
         positions = torch.arange(max_len, device=device)[None]
         rot = int(cfg.hd * cfg.rope_fraction)
@@ -134,12 +170,12 @@ class DecodeStep:
             else:
                 h = self._attention(i, w, h, ropes[kind], masks[kind], cache)
             x = x + (self._norm(h, w.out_norms[0]) if w.out_norms else h)
-            g, u = F.linear(self._norm(x, w.mlp_norm), w.gate_up).chunk(2, dim=-1)
+            g, u = w.gate_up(self._norm(x, w.mlp_norm)).chunk(2, dim=-1)
             g = F.gelu(g, approximate="tanh") if w.gelu else F.silu(g)
-            h = F.linear(g * u, w.down)
+            h = w.down(g * u)
             x = x + (self._norm(h, w.out_norms[1]) if w.out_norms else h)
         cache.pos += 1
-        logits = F.linear(self._norm(x, self.final_norm), self.head)[:, 0]  # (B, V)
+        logits = self.head(self._norm(x, self.final_norm))[:, 0]  # (B, V)
         if cfg.final_softcap:
             logits = torch.tanh(logits / cfg.final_softcap) * cfg.final_softcap
         return logits
@@ -169,7 +205,7 @@ class DecodeStep:
         """Attention.forward for one token: (B, 1, C) -> (B, 1, C)."""
         cfg = self.cfg
         B, H, Hkv, D = h.shape[0], cfg.n_head, cfg.n_kv_head, cfg.hd
-        qkv = F.linear(h, w.qkv, w.qkv_bias)  # (B, 1, [gate] + (H + 2 Hkv) D)
+        qkv = w.qkv(h, w.qkv_bias)  # (B, 1, [gate] + (H + 2 Hkv) D)
         if cfg.attn_gate:
             gate, qkv = qkv[..., : H * D], qkv[..., H * D :]
         # with one token, (B, 1, H, D) and (B, H, 1, D) are the same layout: no transposes
@@ -181,4 +217,4 @@ class DecodeStep:
         y = attend(q, k, v, mask, cfg.attn_scale, gqa=Hkv != H).reshape(B, 1, H * D)
         if cfg.attn_gate:
             y = y * torch.sigmoid(gate)
-        return F.linear(y, w.o)
+        return w.o(y)

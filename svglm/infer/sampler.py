@@ -119,7 +119,10 @@ def sample(
         constraint.start(len(prompts))
     # Longest first, so a batch holds prompts of similar length and pads little.
     order = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i))
-    step = DecodeStep(model, max(map(len, prompts), default=0) + settings.max_tokens)
+    longest = max(map(len, prompts), default=0)
+    step = DecodeStep(
+        model, longest + settings.max_tokens, rows=max(1, min(batch_size, len(prompts)))
+    )
     results: dict[int, Generation] = {}
     for at in range(0, len(order), batch_size):
         rows = order[at : at + batch_size]
