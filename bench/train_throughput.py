@@ -13,7 +13,7 @@ unless --quick); the modes are interleaved round by round so that drift on a sha
 hits all of them, and each mode's median over the rounds is kept. A side's best mode is its
 figure: `ours_tok_s` against `hf_tok_s` is `ratio_vs_hf`. MFU counts 6N + 12 L d T FLOPs per
 token against the matmul peak of the winning dtype, measured in the same run
-(bench/matmul_peak.py).
+(bench/matmul_peak.py); `mfu_by_dtype` gives our best mode of each dtype against its own peak.
 """
 
 from __future__ import annotations
@@ -177,6 +177,10 @@ def main() -> None:
         name: peak(s["d"], s["ff"], s["batch"] * s["seq"], t)["peak"]
         for name, t in (("fp32", torch.float32), ("bf16", torch.bfloat16))
     }
+    ours_by_dtype = {  # our best mode in each dtype
+        name: max(m.median for key, m in modes.items() if key.startswith(f"ours/{name}/"))
+        for name in peaks
+    }
     print(
         json.dumps(
             {
@@ -198,6 +202,10 @@ def main() -> None:
                 "flops_per_token": per_token,
                 "peak_gflops": peaks,
                 "mfu": round(ours_tps * per_token / (peaks[dtype] * 1e9), 3),
+                "mfu_by_dtype": {
+                    name: round(tps * per_token / (peaks[name] * 1e9), 3)
+                    for name, tps in ours_by_dtype.items()
+                },
             }
         )
     )

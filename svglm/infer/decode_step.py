@@ -4,9 +4,10 @@ A decode step of a small model costs its per-call overhead, not its arithmetic: 
 about 900 aten calls a step for the demo's 3 layers, this about 670, in 0.36 ms against 0.6
 (bench/README.md, "Sampling"). So a step here multiplies q, k and v in one matmul and the MLP's
 gate and up in another, from weights joined (cast to the autocast dtype, and packed into oneDNN's
-layout where that pays: `Matrix`) once per sampling call; normalizes and rotates q and k as one tensor; reads RoPE from a table and slices the keys'
-mask from one. The arithmetic is the decoder's own (rms_norm, apply_rope, attend, the cache, the
-linear-attention modules), so a step computes what the forward computes;
+layout where that pays: `Matrix`) once per sampling call; normalizes and rotates q and k as one
+tensor; reads RoPE from a table and slices the keys' mask from one. The arithmetic is the
+decoder's own (rms_norm, apply_rope, attend, the cache, the linear-attention modules), so a step
+computes what the forward computes;
 tests/test_decode_step.py holds it to the forward for every architecture.
 """
 
@@ -35,7 +36,8 @@ from svglm.model.transformer import (
 # plain product of one row), so fp32 products smaller than this many multiply-adds stay plain;
 # bf16 ones were faster packed at every size measured (bench/README.md, "Sampling").
 PACKED_FROM = 300_000
-_packed_linear = torch.ops.mkldnn._linear_pointwise
+_ONEDNN = torch.backends.mkldnn.is_available()  # a torch built without oneDNN lacks its ops
+_packed_linear = torch.ops.mkldnn._linear_pointwise if _ONEDNN else None
 
 
 class Matrix:
@@ -46,8 +48,11 @@ class Matrix:
     def __init__(self, weight: Tensor, rows: int):
         self.plain, self.packed, self.size = weight, None, weight.numel()
         self.always_packed = weight.dtype == torch.bfloat16
-        cpu = weight.device.type == "cpu" and torch.backends.mkldnn.is_available()
-        if cpu and weight.dtype in (torch.float32, torch.bfloat16):
+        if (
+            _ONEDNN
+            and weight.device.type == "cpu"
+            and weight.dtype in (torch.float32, torch.bfloat16)
+        ):
             try:  # oneDNN declines bf16 on CPUs without the instructions for it
                 self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
             except RuntimeError:
