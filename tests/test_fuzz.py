@@ -24,7 +24,7 @@ from svglm.config import dump_config, load_config, preset
 from svglm.dsl.bundle import parse_bundle, print_bundle
 from svglm.dsl.scene import parse_scene, print_scene
 from svglm.dsl.vocabulary import closed_atoms
-from svglm.errors import SvglmError
+from svglm.errors import CheckpointError, SvglmError
 from svglm.model.config import architecture_config
 from svglm.model.hf import hf_config_dict, read_hf_config
 
@@ -194,6 +194,23 @@ def test_hf_config_reader_loads_or_refuses(tmp_path, rng, architecture, edits):
         tree = mutate(rng, tree)
     (tmp_path / "config.json").write_text(json.dumps(tree))
     loads_or_refuses(read_hf_config, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "architecture, edits",
+    [
+        ("gemma3", {"query_pre_attn_scalar": 0.0}),  # found by the test above: 0 ** -0.5
+        ("gemma3", {"query_pre_attn_scalar": -4}),  # would make a complex softmax scale
+        ("gemma3", {"query_pre_attn_scalar": float("nan")}),
+        ("gemma3", {"num_attention_heads": 0, "head_dim": None}),  # head size by division
+        ("qwen35", {"hidden_size": float("inf"), "head_dim": None}),  # int(inf)
+    ],
+)
+def test_hf_configs_with_impossible_numbers_are_refused(tmp_path, architecture, edits):
+    (tmp_path / "config.json").write_text(json.dumps(hf_config(architecture) | edits))
+    with pytest.raises(CheckpointError) as refused:
+        read_hf_config(tmp_path)
+    assert "\n" not in str(refused.value)
 
 
 class Blob(bytes):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,10 @@ def config_from_hf(d: dict[str, Any]) -> ModelConfig:
             layer_types=tuple(back[t] for t in d["layer_types"]),
         )
         scalar = d.get("query_pre_attn_scalar", 256)
+        if isinstance(scalar, bool) or not isinstance(scalar, int | float) or not 0 < scalar < inf:
+            raise CheckpointError(
+                f"query_pre_attn_scalar must be a positive number, not {scalar!r}"
+            )
         if scalar != (d.get("head_dim") or d["hidden_size"] // d["num_attention_heads"]):
             sizes["attn_scale"] = scalar**-0.5
     else:
@@ -290,5 +295,6 @@ def read_hf_config(path: Path) -> ModelConfig:
         raise CheckpointError(f"{path / 'config.json'}: not valid JSON ({e})") from None
     except KeyError as e:
         raise CheckpointError(f"{path / 'config.json'}: missing key {e}") from None
-    except (TypeError, ValueError, AttributeError) as e:  # a key of the wrong type or value
+    # a key of the wrong type or value (0 heads divide by zero; an infinite size is no integer)
+    except (TypeError, ValueError, AttributeError, ArithmeticError) as e:
         raise CheckpointError(f"{path / 'config.json'}: does not describe a model ({e})") from None
