@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from svglm.config import preset
 from svglm.data.build import read_rows
+from svglm.errors import SvglmError
 from svglm.model.hf import reference_model
 from svglm.model.transformer import Decoder
 from svglm.pipeline import run_steps
@@ -82,7 +83,10 @@ def main() -> None:
     args = ap.parse_args()
     run = RunDir(args.home / f"epoch-{args.preset}")
     if not run.exists():
-        run.write_config(preset(args.preset, run.name))
+        try:
+            run.write_config(preset(args.preset, run.name))
+        except SvglmError as e:  # an unknown preset: one line, exit 2
+            ap.error(str(e))
     run_steps(run, ("data", "tokenizer"), show_progress=False)
     cfg = run.config()
     tok = SvglmTokenizer.load(run.tokenizer_json)

@@ -23,6 +23,7 @@ import torch
 from sample_throughput import hf_generate
 
 from svglm.artifacts import ProbeContract, read_artifact
+from svglm.errors import SvglmError
 from svglm.eval.probe import run_probe
 from svglm.infer.sampler import Sampling, sample
 from svglm.model.hf import reference_model
@@ -35,9 +36,12 @@ def main() -> None:
     ap.add_argument("run", help="a trained run's name under $SVGLM_HOME")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    run = RunDir.named(args.run)
-    cfg = run.config()
-    cases = read_artifact(run.probe_contract, ProbeContract).cases
+    try:
+        run = RunDir.named(args.run)
+        cfg = run.config()
+        cases = read_artifact(run.probe_contract, ProbeContract).cases
+    except SvglmError as e:  # no such run, or not yet planned: one line, exit 2
+        ap.error(str(e))
     model, tok = load_trained(run, cfg, torch.device("cpu"))
     hf = reference_model(model)
     prompts = [tok.encode_prompt(c.prompt) for c in cases]  # as the probe encodes them

@@ -47,6 +47,8 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
         ap.error(f"unknown modes: {', '.join(sorted(unknown))}")
+    if args.run and not (args.run / "run.yaml").is_file():
+        ap.error(f"{args.run}: no run.yaml (not a run directory)")
     base = RunDir(args.home / "modes-base")
     shutil.rmtree(base.root, ignore_errors=True)
     if args.run:  # its config and imported corpus; data and tokenizer are made again
