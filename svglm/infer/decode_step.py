@@ -43,10 +43,10 @@ _packed_linear = torch.ops.mkldnn._linear_pointwise if _ONEDNN else None
 class Matrix:
     """A weight matrix as a step multiplies by it, plain and, where oneDNN takes it, packed."""
 
-    __slots__ = ("plain", "packed", "size", "always_packed")
+    __slots__ = ("plain", "packed", "size", "dtype", "always_packed")
 
     def __init__(self, weight: Tensor, rows: int):
-        self.plain, self.packed, self.size = weight, None, weight.numel()
+        self.plain, self.packed, self.size, self.dtype = weight, None, weight.numel(), weight.dtype
         self.always_packed = weight.dtype == torch.bfloat16
         if (
             _ONEDNN
@@ -57,13 +57,15 @@ class Matrix:
                 self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
             except RuntimeError:
                 pass
+        if self.packed is not None and self.always_packed:
+            self.plain = None  # never multiplied by: not kept
 
     def __call__(self, x: Tensor, bias: Tensor | None = None) -> Tensor:
         """F.linear(x, weight, bias) for x (B, 1, in)."""
         if self.packed is not None and (
             self.always_packed or x.shape[0] * self.size >= PACKED_FROM
         ):
-            return _packed_linear(x.to(self.plain.dtype), self.packed, bias, "none", [], "")
+            return _packed_linear(x.to(self.dtype), self.packed, bias, "none", [], "")
         return F.linear(x, self.plain, bias)
 
 
