@@ -45,11 +45,49 @@ def test_kv_cache_matches_full_forward(architecture):
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("architecture", ["llama", "gemma3"])  # gemma3: logits soft-capped
-def test_logits_to_keep_gives_the_last_positions_logits(architecture):
-    model = tiny(architecture)
+def last_linear() -> Decoder:
+    """A qwen35 decoder whose last block is a linear-attention one."""
+    torch.manual_seed(0)
+    sizes = dict(vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2, d_ff=64, seq_len=64)
+    return Decoder(architecture_config("qwen35", **sizes, layer_types=("full", "linear"))).eval()
+
+
+MODELS = {name: lambda name=name: tiny(name) for name in ARCHITECTURES} | {
+    "qwen35-last-linear": last_linear
+}
+
+
+@pytest.mark.parametrize("model_name", MODELS)
+@pytest.mark.parametrize("keep", [1, 3, 20])  # 20: more than the 11 positions there are
+def test_logits_to_keep_gives_the_last_positions_logits(model_name, keep):
+    model = MODELS[model_name]()
     x = torch.randint(0, 97, (2, 11))
-    torch.testing.assert_close(model(x, logits_to_keep=3), model(x)[:, -3:], atol=1e-6, rtol=1e-5)
+    want = model(x)[:, -keep:]
+    torch.testing.assert_close(model(x, logits_to_keep=keep), want, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("model_name", MODELS)
+def test_a_prefill_keeping_one_logit_caches_every_position(model_name):
+    """Prefill left-padded rows keeping one logit, then decode: the same logits as from a
+    prefill that computed every position, and the last block's MLP saw one position a row."""
+    model = MODELS[model_name]()
+    x = torch.randint(1, 97, (2, 12))
+    doc_ids = torch.tensor([[0] * 4 + [1] * 8, [1] * 12])
+    positions = torch.tensor([[0] * 4 + list(range(8)), list(range(12))])
+    mlp_rows = []
+    hook = model.layers[-1].mlp.register_forward_hook(lambda m, i, o: mlp_rows.append(i[0].shape))
+    runs = []
+    for keep in (0, 1):
+        cache = KVCache(model.cfg, 2, 16, x.device, torch.float32)
+        first = model(x, positions, doc_ids, cache, logits_to_keep=keep)[:, -1]
+        nxt = torch.tensor([[5], [6]])
+        ids = torch.cat([doc_ids, torch.ones(2, 1, dtype=torch.long)], 1)
+        then = model(nxt, positions[:, -1:] + 1, ids, cache)[:, -1]
+        runs.append((first, then))
+    hook.remove()
+    assert mlp_rows[2] == (2, 1, 32)  # the kept prefill's (the full one's is (2, 12, 32))
+    for full, kept in zip(*runs, strict=True):
+        torch.testing.assert_close(kept, full, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)

@@ -252,24 +252,31 @@ class Attention(nn.Module):
         rope: tuple[torch.Tensor, torch.Tensor],
         mask: torch.Tensor | None,
         cache: KVCache | None,
+        queries: int = 0,
     ) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C), or the last `queries` positions only (B, queries, C) when it
+        is set: keys and values still come from all T, for the cache and for those queries."""
         B, T, _ = x.shape
         cfg = self.cfg
-        q = self.q_proj(x)
+        Tq = min(queries, T) if queries else T
+        q = self.q_proj(x[:, T - Tq :])
         if cfg.attn_gate:  # per head: [query | gate]
-            q, gate = q.view(B, T, cfg.n_head, 2 * cfg.hd).chunk(2, dim=-1)
-            gate = gate.reshape(B, T, cfg.n_head * cfg.hd)
-        q = q.reshape(B, T, cfg.n_head, cfg.hd)
+            q, gate = q.view(B, Tq, cfg.n_head, 2 * cfg.hd).chunk(2, dim=-1)
+            gate = gate.reshape(B, Tq, cfg.n_head * cfg.hd)
+        q = q.reshape(B, Tq, cfg.n_head, cfg.hd)
         k = self.k_proj(x).view(B, T, cfg.n_kv_head, cfg.hd)
         v = self.v_proj(x).view(B, T, cfg.n_kv_head, cfg.hd)
         if cfg.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
-        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        cos, sin = rope
+        q, k = apply_rope(q, cos[:, :, T - Tq :], sin[:, :, T - Tq :]), apply_rope(k, cos, sin)
         if cache is not None:
             k, v = cache.update(self.layer, k, v)  # (B, Hkv, S, D)
+        if mask is not None:
+            mask = mask[:, :, T - Tq :]
         y = attend(q, k, v, mask, cfg.attn_scale, gqa=cfg.n_kv_head != cfg.n_head)
-        y = y.transpose(1, 2).reshape(B, T, cfg.n_head * cfg.hd)
+        y = y.transpose(1, 2).reshape(B, Tq, cfg.n_head * cfg.hd)
         if cfg.attn_gate:
             y = y * torch.sigmoid(gate)
         return self.o_proj(y)
@@ -452,13 +459,16 @@ class Block(nn.Module):
         masks: dict[str, Tensor | None],
         new_row: Tensor,
         cache: KVCache | None,
+        keep: int = 0,
     ) -> Tensor:
+        """(B, T, C) -> (B, T, C), or (B, keep, C) for the last `keep` positions when set."""
+        kept = slice(-keep, None) if keep else slice(None)
         h = self.attn_norm(x)
-        if self.kind == "linear":
-            h = self.attn(h, new_row, cache)
+        if self.kind == "linear":  # its state needs every position: sliced after
+            h = self.attn(h, new_row, cache)[:, kept]
         else:
-            h = self.attn(h, ropes[self.kind], masks[self.kind], cache)
-        x = x + (self.attn_out_norm(h) if self.sandwich else h)
+            h = self.attn(h, ropes[self.kind], masks[self.kind], cache, queries=keep)
+        x = x[:, kept] + (self.attn_out_norm(h) if self.sandwich else h)
         h = self.mlp(self.mlp_norm(x))
         return x + (self.mlp_out_norm(h) if self.sandwich else h)
 
@@ -532,12 +542,13 @@ class Decoder(nn.Module):
         x = self.embed(idx)  # (B, T, C)
         if cfg.embed_scale:
             x = x * torch.tensor(cfg.d_model**0.5, dtype=x.dtype)
-        for block in self.layers:
-            x = block(x, ropes, masks, new_row, cache)
+        # The last block computes only the positions whose logits are kept (and every
+        # position's keys and values): at the demo's shape, a third of a prefill's work.
+        last = len(self.layers) - 1
+        for i, block in enumerate(self.layers):
+            x = block(x, ropes, masks, new_row, cache, keep=logits_to_keep if i == last else 0)
         if cache is not None:
             cache.pos += T
-        if logits_to_keep:
-            x = x[:, -logits_to_keep:]
         logits = self.lm_head(self.final_norm(x))  # (B, T, V)
         if cfg.final_softcap:
             logits = torch.tanh(logits / cfg.final_softcap) * cfg.final_softcap
