@@ -1,8 +1,12 @@
 """The sampler's one-token decode step against the decoder's forward, for every architecture:
 the same logits and the same cache, on a left-padded batch whose rows have different lengths,
-in fp32 and under bf16 autocast (where the step casts its joined weights once)."""
+in fp32 and under bf16 autocast (where the step casts its joined weights once); and the memo
+that reuses a step while the model's weights are unchanged, and only then."""
 
 from __future__ import annotations
+
+import gc
+import weakref
 
 import pytest
 import torch
@@ -99,3 +103,43 @@ def test_a_matrix_multiplies_as_f_linear_plain_or_packed(dtype, rows, bias, monk
     if torch.backends.mkldnn.is_available():
         # bf16 always packed; fp32 from 300k multiply-adds: not 1 x 1024 x 192, but 3 x ...
         assert len(calls) == int(dtype == torch.bfloat16 or rows > 1)
+
+
+def test_a_model_sampled_again_unchanged_reuses_its_step_and_a_changed_one_does_not():
+    model = perturbed("llama")
+    first = decode_step.decode_step(model, 20, rows=4)
+    assert decode_step.decode_step(model, 20, rows=4) is first
+    assert decode_step.decode_step(model, 10, rows=4) is first  # a shorter reach fits too
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # another dtype: its own step
+        assert decode_step.decode_step(model, 20, rows=4) is not first
+    # an optimizer step moves the weights in place: the step built before is stale
+    model.lm_head.weight.grad = torch.ones_like(model.lm_head.weight)
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    after_step = decode_step.decode_step(model, 20, rows=4)
+    assert after_step is not first
+    x = torch.randn(2, 1, model.cfg.d_model)
+    torch.testing.assert_close(after_step.head(x), model.lm_head(x))
+    model.load_state_dict(perturbed("llama").state_dict())  # so does loading a checkpoint
+    assert decode_step.decode_step(model, 20, rows=4) is not after_step
+    assert decode_step.decode_step(model, 20, rows=16) is not after_step  # another width
+
+
+def test_the_step_memo_keeps_no_model_alive():
+    gc.collect()
+    before = len(decode_step._steps)
+    model = perturbed("qwen35")  # linear-attention layers: the step holds their modules
+    decode_step.decode_step(model, 20, rows=4)
+    assert len(decode_step._steps) == before + 1
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
+    assert len(decode_step._steps) == before
+
+
+def test_a_model_made_under_inference_mode_gets_a_new_step_each_time():
+    with torch.inference_mode():  # its tensors count no versions: a change would go unseen
+        model = perturbed("llama")
+        assert decode_step.decode_step(model, 20, rows=4) is not decode_step.decode_step(
+            model, 20, rows=4
+        )

@@ -4,15 +4,16 @@ A decode step of a small model costs its per-call overhead, not its arithmetic: 
 about 900 aten calls a step for the demo's 3 layers, this about 670, in 0.36 ms against 0.6
 (bench/README.md, "Sampling"). So a step here multiplies q, k and v in one matmul and the MLP's
 gate and up in another, from weights joined (cast to the autocast dtype, and packed into oneDNN's
-layout where that pays: `Matrix`) once per sampling call; normalizes and rotates q and k as one
-tensor; reads RoPE from a table and slices the keys' mask from one. The arithmetic is the
-decoder's own (rms_norm, apply_rope, attend, the cache, the linear-attention modules), so a step
-computes what the forward computes;
-tests/test_decode_step.py holds it to the forward for every architecture.
+layout where that pays: `Matrix`) once, and again only when they change (`decode_step`);
+normalizes and rotates q and k as one tensor; reads RoPE from a table and slices the keys' mask
+from one. The arithmetic is the decoder's own (rms_norm, apply_rope, attend, the cache, the
+linear-attention modules), so a step computes what the forward computes; tests/test_decode_step.py
+holds it to the forward for every architecture.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -130,18 +131,21 @@ def gates_first(t: Tensor, heads: int) -> Tensor:
 
 class DecodeStep:
     """`model`'s forward for (B, 1) new tokens at cache slots below `max_len`, from the model's
-    weights as they are when it is built (build one per sampling call: training moves them).
-    `rows` is the batch width expected, which oneDNN packs the weights for; any width works."""
+    weights as they are when it is built (`decode_step` builds a new one once they change).
+    `rows` is the batch width expected, which oneDNN packs the weights for; any width works.
+    It keeps no reference to `model` itself, so that a memo of it does not keep `model` alive."""
 
     @torch.no_grad()
     def __init__(self, model: Decoder, max_len: int, rows: int = 16):
-        self.model, self.cfg = model, model.cfg
+        self.cfg, self.max_len, self.rows = model.cfg, max_len, rows
         cfg = self.cfg
         device = model.embed.weight.device
-        # Under autocast the matmuls run in its dtype: cast the weights once, not every step.
-        dtype = model.embed.weight.dtype
-        if torch.is_autocast_enabled(device.type):
-            dtype = torch.get_autocast_dtype(device.type)
+        self.dtype = step_dtype(model)  # under autocast the matmuls run in its dtype: cast once
+        dtype = self.dtype
+        self.params = list(model.parameters())
+        self.versions = None  # inference tensors (made under inference_mode) count no versions
+        if not any(torch.is_inference(p) for p in self.params):
+            self.versions = [p._version for p in self.params]
         self.layers = [(b.kind, layer_weights(b, cfg, dtype, rows)) for b in model.layers]
         self.embed, self.final_norm = model.embed.weight, model.final_norm.weight
         self.head = Matrix(model.lm_head.weight.to(dtype), rows)
@@ -154,6 +158,21 @@ class DecodeStep:
             for kind in set(cfg.types) - {"linear"}
         }
         self.slots = torch.arange(max_len, device=device)
+
+    def fits(self, model: Decoder, max_len: int, rows: int) -> bool:
+        """Whether this step computes `model`'s forward now, for `rows` rows up to `max_len`:
+        the same parameter tensors, none changed in place since (an optimizer step or
+        load_state_dict moves a tensor's version counter), and the same autocast dtype."""
+        params = list(model.parameters())
+        return (
+            self.versions is not None
+            and rows == self.rows
+            and max_len <= self.max_len
+            and step_dtype(model) == self.dtype
+            and len(params) == len(self.params)
+            and all(a is b for a, b in zip(params, self.params, strict=True))
+            and [p._version for p in params] == self.versions
+        )
 
     def __call__(
         self, tokens: Tensor, positions: Tensor, keys: Tensor | None, cache: KVCache
@@ -225,3 +244,29 @@ class DecodeStep:
         if cfg.attn_gate:
             y = y * torch.sigmoid(gate)
         return w.o(y)
+
+
+def step_dtype(model: Decoder) -> torch.dtype:
+    """The dtype a step multiplies in: autocast's where it is on, else the weights'."""
+    device = model.embed.weight.device.type
+    if torch.is_autocast_enabled(device):
+        return torch.get_autocast_dtype(device)
+    return model.embed.weight.dtype
+
+
+# Building a step joins, casts and packs every weight: 3 to 5 ms at the demo's shape, as long
+# as five decode steps. A model sampled again unchanged (a server's requests, the rounds of a
+# bench) reuses the step last built for it. Weak keys: the memo keeps no model alive.
+_steps: weakref.WeakKeyDictionary[Decoder, DecodeStep] = weakref.WeakKeyDictionary()
+
+
+def decode_step(model: Decoder, max_len: int, rows: int) -> DecodeStep:
+    """A DecodeStep for `model` as its weights are now: the last one built for it where it
+    still fits, else a new one, for at least the model's context length."""
+    step = _steps.get(model)
+    if step is not None and step.fits(model, max_len, rows):
+        return step
+    step = DecodeStep(model, max(max_len, model.cfg.seq_len), rows)
+    if step.versions is not None:
+        _steps[model] = step
+    return step

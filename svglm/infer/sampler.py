@@ -16,7 +16,7 @@ from typing import Protocol
 import torch
 
 from svglm.errors import ConfigError
-from svglm.infer.decode_step import DecodeStep
+from svglm.infer.decode_step import DecodeStep, decode_step
 from svglm.model.transformer import Decoder, KVCache
 
 
@@ -120,19 +120,21 @@ def sample(
     # Longest first, so a batch holds prompts of similar length and pads little.
     order = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i))
     longest = max(map(len, prompts), default=0)
-    step = DecodeStep(
-        model, longest + settings.max_tokens, rows=max(1, min(batch_size, len(prompts)))
-    )
+    width = max(1, min(batch_size, len(prompts)))
+    step = decode_step(model, longest + settings.max_tokens, width)
     results: dict[int, Generation] = {}
     for at in range(0, len(order), batch_size):
         rows = order[at : at + batch_size]
         batch = [prompts[i] for i in rows]
-        done = _decode(step, batch, rows, settings, eos_id, pad_id, close_id, constraint, gen)
+        done = _decode(
+            model, step, batch, rows, settings, eos_id, pad_id, close_id, constraint, gen
+        )
         results.update(zip(rows, done, strict=True))
     return [results[i] for i in range(len(prompts))]
 
 
 def _decode(
+    model: Decoder,
     step: DecodeStep,
     prompts: list[list[int]],
     rows: list[int],
@@ -144,7 +146,6 @@ def _decode(
     gen: torch.Generator,
 ) -> list[Generation]:
     """One batch: prefill the left-padded prompts, then decode until every row stops."""
-    model = step.model
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     B, L = len(prompts), max(len(p) for p in prompts)
