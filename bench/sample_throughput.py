@@ -1,7 +1,7 @@
 """svglm's batched KV-cache sampler against `transformers` generate() on the same weights, at
 batch 1 and 16, greedy and sampled. Prints one JSON line per setting, then a summary.
 
-    .venv/bin/python bench/sample_throughput.py [--new 48] [--prompts 32] [--rounds 3]
+    .venv/bin/python bench/sample_throughput.py [--new 48] [--prompts 32] [--rounds 5]
                                                 [--compiled] [--bf16]
 
 Both decode the same prompts (lengths 20..40, as probe prompts are) to exactly --new tokens (no
@@ -93,7 +93,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--new", type=int, default=48)
     ap.add_argument("--prompts", type=int, default=32)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument(
         "--compiled",
         action="store_true",

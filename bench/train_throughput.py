@@ -131,7 +131,8 @@ def main() -> None:
     args = ap.parse_args()
     s = SHAPES[args.shape]
     steps = args.steps or (4 if args.quick else 12)
-    rounds = args.rounds or (2 if args.quick else 3)
+    # 5: in 3 rounds the large shape's ratio moved by up to 0.17 between runs an hour apart
+    rounds = args.rounds or (2 if args.quick else 5)
     torch.manual_seed(0)
     ours, hf = models(s)  # each side its own init: the work per step is the same
     g = torch.Generator().manual_seed(1)
