@@ -120,8 +120,10 @@ def test_a_model_sampled_again_unchanged_reuses_its_step_and_a_changed_one_does_
     x = torch.randn(2, 1, model.cfg.d_model)
     torch.testing.assert_close(after_step.head(x), model.lm_head(x))
     model.load_state_dict(perturbed("llama").state_dict())  # so does loading a checkpoint
-    assert decode_step.decode_step(model, 20, rows=4) is not after_step
-    assert decode_step.decode_step(model, 20, rows=16) is not after_step  # another width
+    loaded = decode_step.decode_step(model, 20, rows=4)
+    assert loaded is not after_step
+    assert decode_step.decode_step(model, 20, rows=1) is loaded  # packed for more rows: fits
+    assert decode_step.decode_step(model, 20, rows=16) is not loaded  # for fewer: rebuilt
 
 
 def test_the_step_memo_keeps_no_model_alive():
