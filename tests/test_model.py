@@ -45,15 +45,17 @@ def test_kv_cache_matches_full_forward(architecture):
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
 
 
-def last_linear() -> Decoder:
-    """A qwen35 decoder whose last block is a linear-attention one."""
+def last_block(architecture: str, kind: str, **kinds) -> Decoder:
+    """A tiny decoder whose last block is of `kind` (tiny() puts a full one last)."""
     torch.manual_seed(0)
     sizes = dict(vocab_size=97, n_layer=2, d_model=32, n_head=4, n_kv_head=2, d_ff=64, seq_len=64)
-    return Decoder(architecture_config("qwen35", **sizes, layer_types=("full", "linear"))).eval()
+    cfg = architecture_config(architecture, **sizes, layer_types=("full", kind), **kinds)
+    return Decoder(cfg).eval()
 
 
 MODELS = {name: lambda name=name: tiny(name) for name in ARCHITECTURES} | {
-    "qwen35-last-linear": last_linear
+    "qwen35-last-linear": lambda: last_block("qwen35", "linear"),
+    "gemma3-last-sliding": lambda: last_block("gemma3", "sliding", sliding_window=5),
 }
 
 
