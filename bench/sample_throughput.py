@@ -8,9 +8,11 @@ Both decode the same prompts (lengths 20..40, as probe prompts are) to exactly -
 stop token), in the same process, interleaved rounds, median reported, both under
 torch.inference_mode (generate() is about 10% faster in it than under its own no_grad).
 generate() gets a left-padded batch with an attention mask, its usual use; the demo's shape,
-random weights. With --compiled generate() also runs with a static cache and a compiled forward
-(its compile time reported apart); with --bf16 each side also runs under bf16 autocast.
-`ratio_best` sets our fastest mode against generate()'s.
+random weights. Ours keeps its decode step (the weights joined and packed) from call to call, as
+`svglm generate` and `svglm serve` do (`reuse_step`); `ratio_fresh` is the same sampler building
+it in every call, as the probe does. With --compiled generate() also runs with a static cache
+and a compiled forward (its compile time reported apart); with --bf16 each side also runs under
+bf16 autocast. `ratio_best` sets our fastest mode against generate()'s.
 """
 
 from __future__ import annotations
@@ -107,17 +109,21 @@ def main() -> None:
     ours, hf = models()
     prompts = random_prompts(args.prompts, vocab=1024)
 
-    def ours_side(model):
+    def ours_side(model, reuse_step: bool):
         def decode(batch: int, sampled: bool) -> None:
             settings = Sampling(max_tokens=args.new, temperature=1.0 if sampled else 0.0)
-            sample(model, prompts, settings, eos_id=-1, batch_size=batch)
+            sample(model, prompts, settings, eos_id=-1, batch_size=batch, reuse_step=reuse_step)
 
         return decode
 
     def hf_side(model):
         return lambda batch, sampled: hf_generate(model, prompts, batch, args.new, sampled)
 
-    sides = {"ours": ours_side(ours), "hf": hf_side(hf)}
+    sides = {
+        "ours": ours_side(ours, reuse_step=True),
+        "hf": hf_side(hf),
+        "ours_fresh": ours_side(ours, reuse_step=False),
+    }
     if args.bf16:
         for name in ("ours", "hf"):
             sides[f"{name}_bf16"] = under_bf16(sides[name])
@@ -147,7 +153,8 @@ def main() -> None:
                 row = {"batch": batch, "mode": "sampled" if sampled else "greedy"}
                 row |= {f"{name}_tok_s": round(tokens / t, 1) for name, t in med.items()}
                 row["ratio_vs_hf"] = round(med["hf"] / med["ours"], 3)
-                if len(sides) > 2:
+                row["ratio_fresh"] = round(med["hf"] / med["ours_fresh"], 3)
+                if len(sides) > 3:
                     fastest = {
                         side: min(t for name, t in med.items() if name.startswith(side))
                         for side in ("ours", "hf")

@@ -110,8 +110,11 @@ def test_a_model_sampled_again_unchanged_reuses_its_step_and_a_changed_one_does_
     first = decode_step.decode_step(model, 20, rows=4)
     assert decode_step.decode_step(model, 20, rows=4) is first
     assert decode_step.decode_step(model, 10, rows=4) is first  # a shorter reach fits too
-    with torch.autocast("cpu", dtype=torch.bfloat16):  # another dtype: its own step
-        assert decode_step.decode_step(model, 20, rows=4) is not first
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # another dtype: a step of its own
+        in_bf16 = decode_step.decode_step(model, 20, rows=4)
+        assert in_bf16 is not first and in_bf16.dtype == torch.bfloat16
+        assert decode_step.decode_step(model, 20, rows=4) is in_bf16
+    assert decode_step.decode_step(model, 20, rows=4) is first  # each dtype keeps its own
     # an optimizer step moves the weights in place: the step built before is stale
     model.lm_head.weight.grad = torch.ones_like(model.lm_head.weight)
     torch.optim.SGD(model.parameters(), lr=0.1).step()
@@ -122,6 +125,9 @@ def test_a_model_sampled_again_unchanged_reuses_its_step_and_a_changed_one_does_
     model.load_state_dict(perturbed("llama").state_dict())  # so does loading a checkpoint
     loaded = decode_step.decode_step(model, 20, rows=4)
     assert loaded is not after_step
+    model.lm_head.weight.data = model.lm_head.weight.data.clone()  # other memory: seen
+    assert decode_step.decode_step(model, 20, rows=4) is not loaded
+    loaded = decode_step.decode_step(model, 20, rows=4)
     assert decode_step.decode_step(model, 20, rows=1) is loaded  # packed for more rows: fits
     assert decode_step.decode_step(model, 20, rows=16) is not loaded  # for fewer: rebuilt
 
@@ -131,7 +137,7 @@ def test_the_step_memo_keeps_no_model_alive():
     before = len(decode_step._steps)
     model = perturbed("qwen35")  # linear-attention layers: the step holds their modules
     decode_step.decode_step(model, 20, rows=4)
-    assert len(decode_step._steps) == before + 1
+    assert len(decode_step._steps) == before + 1 and decode_step._steps[model]
     alive = weakref.ref(model)
     del model
     gc.collect()

@@ -9,10 +9,13 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+import svglm.infer.decode_step as decode_step
 from svglm.cli import app
 from svglm.dsl.compiler import compile_text, compile_with_pack
 from svglm.dsl.families import FAMILIES
 from svglm.errors import DataError
+from svglm.infer.generate import Drawer
+from svglm.infer.sampler import Sampling
 from svglm.render import is_renderable
 from tests.conftest import one_line_error
 
@@ -36,6 +39,14 @@ def test_generate_constrained_writes_a_picture_even_from_a_barely_trained_model(
     assert dsl.startswith("[bundle]") and dsl.endswith("[/bundle]")
     assert is_renderable(out.read_text())
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_drawer_packs_its_model_for_decoding_once(at_tiny):
+    drawer = Drawer(at_tiny)
+    drawer.draw([PROMPT], Sampling(max_tokens=16))
+    kept = dict(decode_step._steps[drawer.model])
+    drawer.draw([PROMPT, PROMPT], Sampling(max_tokens=16))
+    assert kept and all(decode_step._steps[drawer.model][k] is s for k, s in kept.items())
 
 
 def test_generate_n_samples_are_seeded(at_tiny, tmp_path):

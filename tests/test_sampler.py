@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import svglm.infer.decode_step as decode_step
 from svglm.errors import ConfigError
 from svglm.infer.sampler import Sampling, _pick, draw, sample
 from svglm.model.config import ARCHITECTURES
@@ -31,6 +32,20 @@ def test_a_padded_batch_decodes_each_prompt_as_alone(architecture):
     together = sample(model, PROMPTS, Sampling(max_tokens=12), eos_id=-1, batch_size=4)
     for p, g in zip(PROMPTS, together, strict=True):
         assert g.ids == reference(model, p, 12) and g.stop == "budget"
+
+
+def test_a_kept_step_decodes_as_a_fresh_one_until_the_weights_change():
+    model = tiny("qwen3")
+    settings = Sampling(max_tokens=8)
+    fresh = sample(model, PROMPTS, settings, eos_id=-1)
+    assert not decode_step._steps.get(model)  # by default nothing is kept
+    kept = [sample(model, PROMPTS, settings, eos_id=-1, reuse_step=True) for _ in range(2)]
+    assert kept[0] == kept[1] == fresh and decode_step._steps[model]
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)  # one training step moves every weight
+    model(torch.tensor([PROMPTS[1]])).logsumexp(-1).sum().backward()
+    opt.step()
+    trained = sample(model, PROMPTS, settings, eos_id=-1, reuse_step=True)
+    assert trained == sample(model, PROMPTS, settings, eos_id=-1) != fresh
 
 
 def test_rows_that_stop_leave_the_batch_and_the_rest_go_on_unchanged():

@@ -4,7 +4,7 @@ A decode step of a small model costs its per-call overhead, not its arithmetic: 
 about 900 aten calls a step for the demo's 3 layers, this about 670, in 0.36 ms against 0.6
 (bench/README.md, "Sampling"). So a step here multiplies q, k and v in one matmul and the MLP's
 gate and up in another, from weights joined (cast to the autocast dtype, and packed into oneDNN's
-layout where that pays: `Matrix`) once, and again only when they change (`decode_step`);
+layout where that pays: `Matrix`) once a sampling call, or once a model (`decode_step`);
 normalizes and rotates q and k as one tensor; reads RoPE from a table and slices the keys' mask
 from one. The arithmetic is the decoder's own (rms_norm, apply_rope, attend, the cache, the
 linear-attention modules), so a step computes what the forward computes; tests/test_decode_step.py
@@ -145,7 +145,7 @@ class DecodeStep:
         self.params = list(model.parameters())
         self.versions = None  # inference tensors (made under inference_mode) count no versions
         if not any(torch.is_inference(p) for p in self.params):
-            self.versions = [p._version for p in self.params]
+            self.versions = [(p._version, p.data_ptr()) for p in self.params]
         self.layers = [(b.kind, layer_weights(b, cfg, dtype, rows)) for b in model.layers]
         self.embed, self.final_norm = model.embed.weight, model.final_norm.weight
         self.head = Matrix(model.lm_head.weight.to(dtype), rows)
@@ -161,10 +161,11 @@ class DecodeStep:
 
     def fits(self, model: Decoder, max_len: int, rows: int) -> bool:
         """Whether this step computes `model`'s forward now, for `rows` rows up to `max_len`:
-        the same parameter tensors, none changed in place since (an optimizer step or
-        load_state_dict moves a tensor's version counter), and the same autocast dtype. Weights
-        packed for more rows serve fewer as fast, not the other way round (fp32 at the demo's
-        shape: packed for 1 row, a 16-row step took 5% longer)."""
+        the same parameter tensors on the same memory, none changed in place since (an
+        optimizer step or load_state_dict moves a tensor's version counter; a write through
+        `.data` does not, and goes unseen), and the same autocast dtype. Weights packed for
+        more rows serve fewer as fast, not the other way round (fp32 at the demo's shape:
+        packed for 1 row, a 16-row step took 5% longer)."""
         params = list(model.parameters())
         return (
             self.versions is not None
@@ -173,7 +174,7 @@ class DecodeStep:
             and step_dtype(model) == self.dtype
             and len(params) == len(self.params)
             and all(a is b for a, b in zip(params, self.params, strict=True))
-            and [p._version for p in params] == self.versions
+            and [(p._version, p.data_ptr()) for p in params] == self.versions
         )
 
     def __call__(
@@ -257,18 +258,22 @@ def step_dtype(model: Decoder) -> torch.dtype:
 
 
 # Building a step joins, casts and packs every weight: 3 to 5 ms at the demo's shape, as long
-# as five decode steps. A model sampled again unchanged (a server's requests, the rounds of a
-# bench) reuses the step last built for it. Weak keys: the memo keeps no model alive.
-_steps: weakref.WeakKeyDictionary[Decoder, DecodeStep] = weakref.WeakKeyDictionary()
+# as five decode steps. A caller whose model stays fixed (a server's) reuses the step last built
+# for it in each dtype. Weak keys: the memo keeps no model alive.
+_steps: weakref.WeakKeyDictionary[Decoder, dict[torch.dtype, DecodeStep]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def decode_step(model: Decoder, max_len: int, rows: int) -> DecodeStep:
-    """A DecodeStep for `model` as its weights are now: the last one built for it where it
-    still fits, else a new one, for at least the model's context length."""
-    step = _steps.get(model)
+    """A DecodeStep for `model` as its weights are now, as far as `DecodeStep.fits` can tell:
+    the last one built for it in the step's dtype where it still fits, else a new one, for at
+    least the model's context length."""
+    steps = _steps.setdefault(model, {})
+    step = steps.get(step_dtype(model))
     if step is not None and step.fits(model, max_len, rows):
         return step
     step = DecodeStep(model, max(max_len, model.cfg.seq_len), rows)
     if step.versions is not None:
-        _steps[model] = step
+        steps[step.dtype] = step
     return step

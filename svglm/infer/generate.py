@@ -69,6 +69,7 @@ class Drawer:
                 self.tok.pad_id,
                 batch_size=self.cfg.probe.batch_size,
                 constraint=self.constraint,
+                reuse_step=True,  # the model stays as loaded
             )
         return [
             self._drawing(t, self.tok.decode(g.ids).strip(), g.stop, content, source)
