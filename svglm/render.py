@@ -15,12 +15,19 @@ HARDENED = {"resolve_entities": False, "no_network": True, "load_dtd": False, "h
 _PARSER = etree.XMLParser(**HARDENED)
 
 
+def parse_svg(svg: str) -> etree._Element:
+    """`svg`'s root, read with the hardened parser; ValueError when it is not well-formed XML."""
+    try:
+        return etree.fromstring(svg.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError as e:
+        raise ValueError(f"not well-formed XML ({e})") from None
+
+
 def is_valid_svg(svg: str) -> bool:
     try:
-        root = etree.fromstring(svg.encode("utf-8"), _PARSER)
-    except etree.XMLSyntaxError:
+        return parse_svg(svg).tag == f"{{{SVG_NS}}}svg"
+    except ValueError:
         return False
-    return root.tag == f"{{{SVG_NS}}}svg"
 
 
 # What `--png` writes: the scene canvas' own width, to which icons and glyphs scale up.
@@ -54,14 +61,9 @@ def render_png(svg: str, width: int = PNG_WIDTH, fonts: bool = True) -> bytes:
 
 
 def nesting(svg: str) -> int:
-    """How deeply the elements of `svg` nest, read with the hardened parser; ValueError when it
-    is not well-formed XML."""
-    try:
-        root = etree.fromstring(svg.encode("utf-8"), _PARSER)
-    except etree.XMLSyntaxError as e:
-        raise ValueError(f"not well-formed XML ({e})") from None
+    """How deeply the elements of `svg` nest; ValueError when it is not well-formed XML."""
     depth = deepest = 0
-    for event, _ in etree.iterwalk(root, events=("start", "end")):
+    for event, _ in etree.iterwalk(parse_svg(svg), events=("start", "end")):
         depth += 1 if event == "start" else -1
         deepest = max(deepest, depth)
     return deepest
