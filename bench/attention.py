@@ -58,7 +58,7 @@ def timed(fn: Callable, q, k, v, repeats: int = 4) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--packed", action="store_true")
     args = ap.parse_args()

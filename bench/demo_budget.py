@@ -21,7 +21,7 @@ from svglm.runs import RunDir
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scales", default="0.25,0.5,1.0", help="budget multipliers of the demo")
     ap.add_argument("--home", default="/tmp/svglm-bench", help="where the runs are written")
     args = ap.parse_args()

@@ -61,7 +61,7 @@ def compare(model: Decoder, tok, gguf_path: Path, rows: list[str]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, help="a trained run directory (default: tiny models)")
     ap.add_argument("--rows", type=int, default=8)
     args = ap.parse_args()

@@ -53,7 +53,7 @@ def version(icons: Path) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, default=Path("bench/.cache"))
     ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args()

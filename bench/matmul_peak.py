@@ -40,7 +40,7 @@ def peak(d_model: int, d_ff: int, tokens: int, dtype: torch.dtype) -> dict[str, 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--d-model", type=int, default=192)
     ap.add_argument("--d-ff", type=int, default=512)
     ap.add_argument("--tokens", type=int, default=4096, help="rows of the activation matrix")

@@ -24,7 +24,7 @@ from svglm.runs import RunDir
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path)
     ap.add_argument("--sizes", default="256,1024,4096")
     args = ap.parse_args()

@@ -26,7 +26,7 @@ WIDTHS = (1, 4, 16, 64)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shape", choices=SHAPES, default="demo")
     ap.add_argument("--new", type=int, default=48)
     ap.add_argument("--rounds", type=int, default=3)
