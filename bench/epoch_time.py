@@ -31,7 +31,7 @@ from svglm.pipeline import run_steps
 from svglm.runs import RunDir
 from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train.architecture import model_config
-from svglm.train.devices import resolve_precision
+from svglm.train.devices import keep_freed_memory, resolve_precision
 from svglm.train.packing import IGNORE, collate, encode_rows, epoch_windows
 
 
@@ -76,11 +76,12 @@ def hf_epoch(model, rows, batch: int, pad_id: int, bf16: bool) -> tuple[float, i
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", default="scene-bundle")
     ap.add_argument("--rows", type=int, default=4000)
     ap.add_argument("--home", type=Path, default=Path("/tmp/svglm-epoch-bench"))
     args = ap.parse_args()
+    malloc_kept = keep_freed_memory()  # as every svglm command runs
     run = RunDir(args.home / f"epoch-{args.preset}")
     if not run.exists():
         try:
@@ -113,6 +114,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "epoch_time",
+                "malloc_kept": malloc_kept,
                 "preset": args.preset,
                 "rows": len(rows),
                 "row_tokens": real,

@@ -29,13 +29,15 @@ from svglm.infer.sampler import Sampling, sample
 from svglm.model.hf import reference_model
 from svglm.runs import ProbeFiles, RunDir
 from svglm.train.checkpoint import load_trained
+from svglm.train.devices import keep_freed_memory
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", help="a trained run's name under $SVGLM_HOME")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    malloc_kept = keep_freed_memory()  # as every svglm command runs
     try:
         run = RunDir.named(args.run)
         cfg = run.config()
@@ -63,6 +65,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "probe_wall",
+                "malloc_kept": malloc_kept,
                 "run": run.name,
                 "task": cfg.task.name,
                 "cases": len(cases),

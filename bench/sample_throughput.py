@@ -29,6 +29,7 @@ from svglm.infer.sampler import Sampling, sample
 from svglm.model.config import architecture_config
 from svglm.model.hf import reference_model
 from svglm.model.transformer import Decoder
+from svglm.train.devices import keep_freed_memory
 
 
 def models() -> tuple[Decoder, torch.nn.Module]:
@@ -92,7 +93,7 @@ def under_bf16(decode):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--new", type=int, default=48)
     ap.add_argument("--prompts", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=5)
@@ -106,6 +107,7 @@ def main() -> None:
         "--bf16", action="store_true", help="also each side under bf16 autocast (each in both)"
     )
     args = ap.parse_args()
+    malloc_kept = keep_freed_memory()  # as every svglm command runs
     ours, hf = models()
     prompts = random_prompts(args.prompts, vocab=1024)
 
@@ -166,6 +168,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "sample_throughput",
+                "malloc_kept": malloc_kept,
                 "threads": torch.get_num_threads(),
                 "compile_s": compile_s,
                 "results": results,

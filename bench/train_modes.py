@@ -29,6 +29,7 @@ from svglm.config import StageConfig, preset
 from svglm.files import read_json
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir, ledger_records
+from svglm.train.devices import keep_freed_memory
 
 MODES = ("fp32", "bf16", "fp32+compile", "bf16+compile")
 
@@ -38,12 +39,13 @@ def flops_per_token(params: int, n_layer: int, d_model: int, seq_len: int) -> fl
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--home", type=Path, default=Path("/tmp/svglm-bench"))
     ap.add_argument("--run", type=Path, help="a run directory whose config and corpus to use")
     ap.add_argument("--modes", default=",".join(MODES), help=f"some of {', '.join(MODES)}")
     args = ap.parse_args()
+    malloc_kept = keep_freed_memory()  # as every svglm command runs
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
         ap.error(f"unknown modes: {', '.join(sorted(unknown))}")
@@ -115,6 +117,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "train_modes",
+                "malloc_kept": malloc_kept,
                 "config": str(args.run / "run.yaml") if args.run else "preset demo",
                 "steps": args.steps,
                 "threads": torch.get_num_threads(),

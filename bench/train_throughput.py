@@ -32,6 +32,7 @@ from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from svglm.model.config import architecture_config
 from svglm.model.transformer import Decoder
+from svglm.train.devices import keep_freed_memory
 
 SHAPES = {  # vocab, layers, d_model, heads, kv heads, d_ff, seq_len, batch
     "demo": dict(vocab=582, layers=3, d=192, heads=6, kv=2, ff=512, seq=128, batch=32),
@@ -122,13 +123,14 @@ def make_batch(s: dict, packed: bool, g: torch.Generator) -> dict[str, torch.Ten
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shape", choices=SHAPES, default="demo")
     ap.add_argument("--quick", action="store_true", help="fewer steps and rounds, no compile")
     ap.add_argument("--steps", type=int, default=None, help="timed steps per round")
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--packed", action="store_true", help="windows of packed rows, kept apart")
     args = ap.parse_args()
+    malloc_kept = keep_freed_memory()  # as every svglm command runs
     s = SHAPES[args.shape]
     steps = args.steps or (4 if args.quick else 12)
     # 5: in 3 rounds the large shape's ratio moved by up to 0.17 between runs an hour apart
@@ -186,6 +188,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "train_throughput",
+                "malloc_kept": malloc_kept,
                 "shape": args.shape,
                 "packed": args.packed,
                 "config": s,

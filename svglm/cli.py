@@ -64,6 +64,7 @@ from svglm.sweep import read_spec, run_sweep, sweep_dir
 from svglm.tasks import TASKS, get_task, task_for
 from svglm.train.architecture import start_from_base
 from svglm.train.checkpoint import promote as promote_checkpoint
+from svglm.train.devices import keep_freed_memory
 from svglm.train.tensorboard import replay as replay_tensorboard
 
 
@@ -1167,6 +1168,7 @@ def gallery(
 
 
 def main() -> None:
+    keep_freed_memory()  # for every command: training, probing and sampling allocate alike
     sys.exit(app())
 
 
