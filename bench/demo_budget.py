@@ -18,6 +18,7 @@ from svglm.config import preset
 from svglm.files import read_json
 from svglm.pipeline import run_steps
 from svglm.runs import RunDir
+from svglm.train.devices import keep_freed_memory
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
     ap.add_argument("--scales", default="0.25,0.5,1.0", help="budget multipliers of the demo")
     ap.add_argument("--home", default="/tmp/svglm-bench", help="where the runs are written")
     args = ap.parse_args()
+    malloc_kept = keep_freed_memory()  # as every svglm command runs
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
         cfg = preset("demo", f"demo-x{scale}")
@@ -47,7 +49,7 @@ def main() -> None:
             }
         )
         print(json.dumps(results[-1]), flush=True)
-    print(json.dumps({"bench": "demo_budget", "results": results}))
+    print(json.dumps({"bench": "demo_budget", "malloc_kept": malloc_kept, "results": results}))
 
 
 if __name__ == "__main__":
