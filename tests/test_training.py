@@ -284,10 +284,10 @@ def test_compiled_training_matches_eager_training(tiny_run, tmp_path):
         assert a == pytest.approx(b, abs=1e-4)
 
 
-# Five training steps of a small decoder in a fresh process: (what keep_freed_memory returned,
-# the minor page faults the steps took). The activations are freed and allocated again each step.
+# Training steps of a small decoder in a fresh process: (what keep_freed_memory returned, the
+# median number of minor page faults a step took after three steps of warm-up).
 STEPS = """
-import resource, sys, torch
+import resource, statistics, sys, torch
 from svglm.model.config import architecture_config
 from svglm.model.transformer import Decoder
 from svglm.train.devices import keep_freed_memory
@@ -297,18 +297,16 @@ cfg = architecture_config(
     "qwen3", vocab_size=512, n_layer=2, d_model=192, n_head=6, n_kv_head=2, d_ff=512, seq_len=128
 )
 model, idx = Decoder(cfg), torch.randint(0, 512, (16, 128))
-def step():
+faults = []
+for _ in range(18):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     model(idx).logsumexp(-1).mean().backward()
-for _ in range(3):
-    step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(5):
-    step()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(statistics.median(faults[3:]))
 """
 
 
-def train_steps(mode: str, **env: str) -> tuple[str, int]:
+def train_steps(mode: str, **env: str) -> tuple[str, float]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     out = subprocess.run(
         [sys.executable, "-c", STEPS, mode],
@@ -317,7 +315,7 @@ def train_steps(mode: str, **env: str) -> tuple[str, int]:
         text=True,
         check=True,
     ).stdout.split()
-    return out[0], int(out[1])
+    return out[0], float(out[1])
 
 
 @pytest.mark.skipif(
@@ -327,9 +325,9 @@ def train_steps(mode: str, **env: str) -> tuple[str, int]:
 def test_kept_freed_memory_is_reused_without_page_faults():
     default, kept = train_steps("default"), train_steps("keep")
     assert kept[0] == "True"
-    # glibc hands freed activations back to the system and faults them in again: 10k to 19k
-    # faults here; kept, 0.9k to 1.4k
-    assert default[1] > 5_000
-    assert kept[1] < default[1] / 4
+    # glibc hands freed activations back to the system and faults them in again: medians of
+    # 2,800 to 3,800 faults a step here; kept, 0 or 1, with a rare step of a thousand or two
+    assert default[1] > 500
+    assert kept[1] < 50
     # a user who tunes malloc themselves keeps their settings
     assert train_steps("keep", MALLOC_ARENA_MAX="4")[0] == "False"
