@@ -222,6 +222,7 @@ def run_steps(
             register(run, f"{step} done")
             build_hub(run.root.parent)  # the hub follows every step
     build_hub(run.root.parent)
+    dist.stop()  # where training was skipped, the group is still open
 
 
 def _needed(run: RunDir, step: str, fingerprint: str, force: bool, warn: Warn) -> bool:
@@ -247,3 +248,4 @@ def _follow(run: RunDir, force: bool) -> None:
     fingerprint = fingerprints(cfg, run)["train"]
     if not run.step_done("train", fingerprint):
         train(run, cfg, fingerprint, None, restart=force, warn=lambda message: None)
+    dist.stop()

@@ -1,6 +1,6 @@
 """Several processes through torchrun (gloo on the CPU): the batch is global, so two processes
-with half the batch each train what one process does, and a killed two-process run resumes to
-byte-identical weights."""
+with half the batch each train what one process does, a killed two-process run resumes to
+byte-identical weights, and a finished one exits cleanly when asked to train again."""
 
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ def test_a_killed_two_process_run_resumes_to_identical_weights(together, tmp_pat
     assert [r["step"] for r in ledger_records(run)] == list(range(1, STEPS + 1))
     final = Path("checkpoints/pretrain-final/model.safetensors")
     assert (run.root / final).read_bytes() == (together.root / final).read_bytes()
+
+
+def test_a_trained_run_under_torchrun_skips_training_and_exits_cleanly(together):
+    # every process leaves the process group before it exits, also when nothing trained
+    again = torchrun(together.root.parent, "-m", "svglm", "train", together.name)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "train: unchanged, skipped" in again.stdout
 
 
 def test_under_torchrun_only_the_train_step_runs(tmp_path):

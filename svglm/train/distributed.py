@@ -34,6 +34,15 @@ def start(device: torch.device) -> None:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
 
+def stop() -> None:
+    """Leave the process group once every process is done with it. A process that exited with
+    the group still open now and then aborted in gloo's threads during the interpreter's
+    shutdown ("terminate called without an active exception"), failing a finished run."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()

@@ -434,6 +434,8 @@ def train(
     dist.barrier()
     report = reporter(console if dist.is_main() else None, cfg.train.log_every)
     try:
-        return Trainer(run, cfg, device, report, warn).train()
+        summary = Trainer(run, cfg, device, report, warn).train()
     finally:
         report.close()
+    dist.stop()
+    return summary
