@@ -6,6 +6,7 @@ overrides, the device, precision and compile settings, and malloc keeping freed 
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -318,13 +319,12 @@ def train_steps(mode: str, **env: str) -> tuple[str, float]:
     return out[0], float(out[1])
 
 
-@pytest.mark.skipif(
-    os.uname().sysname != "Linux" or os.confstr("CS_GNU_LIBC_VERSION") is None,
-    reason="tunes glibc's malloc, which only glibc systems have",
-)
 def test_kept_freed_memory_is_reused_without_page_faults():
     default, kept = train_steps("default"), train_steps("keep")
-    assert kept[0] == "True"
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert kept[0] == str(glibc)  # elsewhere there is no glibc malloc to tune
+    if not glibc:
+        return
     # glibc hands freed activations back to the system and faults them in again: medians of
     # 2,800 to 3,800 faults a step here; kept, 0 or 1, with a rare step of a thousand or two
     assert default[1] > 500
