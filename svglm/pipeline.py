@@ -222,7 +222,7 @@ def run_steps(
             register(run, f"{step} done")
             build_hub(run.root.parent)  # the hub follows every step
     build_hub(run.root.parent)
-    dist.stop()  # where training was skipped, the group is still open
+    dist.stop()  # under torchrun, with the other processes (_follow)
 
 
 def _needed(run: RunDir, step: str, fingerprint: str, force: bool, warn: Warn) -> bool:

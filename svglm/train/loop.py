@@ -434,8 +434,6 @@ def train(
     dist.barrier()
     report = reporter(console if dist.is_main() else None, cfg.train.log_every)
     try:
-        summary = Trainer(run, cfg, device, report, warn).train()
+        return Trainer(run, cfg, device, report, warn).train()
     finally:
         report.close()
-    dist.stop()
-    return summary
