@@ -145,7 +145,7 @@ class DecodeStep:
         self.params = list(model.parameters())
         self.versions = None  # inference tensors (made under inference_mode) count no versions
         if not any(torch.is_inference(p) for p in self.params):
-            self.versions = [(p._version, p.data_ptr()) for p in self.params]
+            self.versions = versions(self.params)
         self.layers = [(b.kind, layer_weights(b, cfg, dtype, rows)) for b in model.layers]
         self.embed, self.final_norm = model.embed.weight, model.final_norm.weight
         self.head = Matrix(model.lm_head.weight.to(dtype), rows)
@@ -174,7 +174,7 @@ class DecodeStep:
             and step_dtype(model) == self.dtype
             and len(params) == len(self.params)
             and all(a is b for a, b in zip(params, self.params, strict=True))
-            and [(p._version, p.data_ptr()) for p in params] == self.versions
+            and versions(params) == self.versions
         )
 
     def __call__(
@@ -247,6 +247,11 @@ class DecodeStep:
         if cfg.attn_gate:
             y = y * torch.sigmoid(gate)
         return w.o(y)
+
+
+def versions(params: list[Tensor]) -> list[tuple[int, int]]:
+    """Each parameter's version counter (moved by in-place writes) and memory address."""
+    return [(p._version, p.data_ptr()) for p in params]
 
 
 def step_dtype(model: Decoder) -> torch.dtype:
