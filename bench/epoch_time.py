@@ -1,9 +1,9 @@
 """One epoch over a preset's corpus: svglm's way (rows packed whole into windows, attention kept
 inside each row) against a `transformers` model of the same config fed the usual way (shuffled
-rows, batches of rows padded to the longest, an attention mask). Same rows, same optimizer, in
-one process; each side runs the epoch in fp32 and under bf16 autocast (where the CPU has bf16
-matmuls), and its faster precision is its figure. Prints one JSON line; read `ratio_vs_hf` (HF
-time / ours).
+rows, batches of rows padded to the longest, an attention mask). Same rows, same optimizer
+(AdamW, fused), in one process; each side runs the epoch in fp32 and under bf16 autocast (where
+the CPU has bf16 matmuls), and its faster precision is its figure. Prints one JSON line; read
+`ratio_vs_hf` (HF time / ours).
 
     .venv/bin/python bench/epoch_time.py [--preset scene-bundle] [--rows 4000] [--home DIR]
 
@@ -38,7 +38,7 @@ from svglm.train.packing import IGNORE, collate, encode_rows, epoch_windows
 def ours_epoch(
     model: Decoder, rows, seq_len: int, batch: int, pad_id: int, bf16: bool
 ) -> tuple[float, int]:
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
     windows = epoch_windows(rows, seq_len, seed=0, epoch=0)
     t0 = time.perf_counter()
     for at in range(0, len(windows), batch):
@@ -55,7 +55,7 @@ def ours_epoch(
 
 
 def hf_epoch(model, rows, batch: int, pad_id: int, bf16: bool) -> tuple[float, int]:
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
     order = list(range(len(rows)))
     random.Random(0).shuffle(order)
     processed = 0

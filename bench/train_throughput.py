@@ -3,11 +3,11 @@ and config, each at its own best settings, measured in one process. Prints one J
 
     .venv/bin/python bench/train_throughput.py [--shape demo|large] [--quick] [--packed]
 
-Both sides train on identical random batches with the same AdamW and loss: full windows under
-plain causal attention, or with --packed windows of packed rows (lengths drawn from an eighth
-to a half of the window, as training packs a corpus), each row attending only to itself: svglm
-gets the rows' ids and positions, `transformers` the same positions and the equivalent 4D
-boolean mask. Each side is
+Both sides train on identical random batches with the same loss and AdamW (fused, as svglm's
+trainer and transformers' Trainer run it): full windows under plain causal attention, or with
+--packed windows of packed rows (lengths drawn from an eighth to a half of the window, as
+training packs a corpus), each row attending only to itself: svglm gets the rows' ids and
+positions, `transformers` the same positions and the equivalent 4D boolean mask. Each side is
 timed in every mode it can run in (fp32 eager, bf16 autocast, and `torch.compile` of each
 unless --quick); the modes are interleaved round by round so that drift on a shared machine
 hits all of them, and each mode's median over the rounds is kept. A side's best mode is its
@@ -76,7 +76,7 @@ class Mode:
 
     def __init__(self, forward: Callable, params, bf16: bool):
         self.forward, self.bf16 = forward, bf16
-        self.opt = torch.optim.AdamW(params, lr=1e-3)
+        self.opt = torch.optim.AdamW(params, lr=1e-3, fused=True)
         self.tokens_per_s: list[float] = []
 
     def step(self, batch: dict[str, torch.Tensor]) -> None:

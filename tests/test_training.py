@@ -5,6 +5,7 @@ overrides, the device, precision and compile settings, and malloc keeping freed 
 
 from __future__ import annotations
 
+import copy
 import os
 import platform
 import shutil
@@ -29,6 +30,7 @@ from svglm.tokenizer.bpe import SvglmTokenizer
 from svglm.train import checkpoint as ckpt
 from svglm.train.architecture import model_config
 from svglm.train.checkpoint import load_trained
+from svglm.train.loop import make_optimizer
 from svglm.train.packing import encode_rows
 from svglm.train.plan import make_plan
 
@@ -283,6 +285,30 @@ def test_compiled_training_matches_eager_training(tiny_run, tmp_path):
     run_steps(run, ("train",), show_progress=False)
     for (_, _, a), (_, _, b) in zip(losses(run), losses(tiny_run), strict=True):
         assert a == pytest.approx(b, abs=1e-4)
+
+
+def test_the_optimizer_is_fused_on_the_cpu_and_steps_as_the_plain_one(tiny_run):
+    """The fused AdamW kernel against the default's dozen ops a parameter, from the same
+    weights and gradients; and a checkpoint of a plain optimizer resumes plain."""
+    cfg = tiny_run.config()
+    model, _ = load_trained(tiny_run, cfg)
+    models = [model, copy.deepcopy(model)]
+    fused = make_optimizer(models[0], cfg.stages[0])
+    plain = make_optimizer(models[1], cfg.stages[0])
+    unfused = [{k: v for k, v in g.items() if k != "fused"} for g in plain.param_groups]
+    plain.load_state_dict(torch.optim.AdamW(unfused).state_dict())  # as an older run saved it
+    assert fused.param_groups[0]["fused"] is True and plain.param_groups[0]["fused"] is None
+    vocab = model.cfg.vocab_size
+    idx = torch.randint(0, vocab, (4, 16), generator=torch.Generator().manual_seed(0))
+    for _ in range(5):
+        for m, opt in zip(models, (fused, plain), strict=True):
+            m(idx).logsumexp(-1).mean().backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    start = dict(load_trained(tiny_run, cfg)[0].named_parameters())
+    for (name, a), b in zip(models[0].named_parameters(), models[1].parameters(), strict=True):
+        assert not torch.equal(a, start[name]), name  # five steps moved every parameter
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
 
 
 # Training steps of a small decoder in a fresh process: (what keep_freed_memory returned, the
