@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -106,6 +107,8 @@ def main() -> None:
             ours, rows, cfg.model.seq_len, batch, tok.pad_id, bf16
         )
         times[f"hf/{precision}"], hf_tokens = hf_epoch(hf, rows, batch, tok.pad_id, bf16)
+        ours_t, hf_t = times[f"ours/{precision}"], times[f"hf/{precision}"]
+        print(f"{precision}: ours {ours_t:.1f} s, hf {hf_t:.1f} s", file=sys.stderr, flush=True)
     ours_best = min((m for m in times if m.startswith("ours")), key=times.get)
     hf_best = min((m for m in times if m.startswith("hf")), key=times.get)
     ours_s, hf_s = times[ours_best], times[hf_best]

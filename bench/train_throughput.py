@@ -22,6 +22,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
@@ -164,9 +165,15 @@ def main() -> None:
                 modes[f"{side}/{dtype}/compiled"] = Mode(
                     fwd(torch.compile(model)), model.parameters(), bf16
                 )
-    for _ in range(rounds):
-        for mode in modes.values():
+    for r in range(rounds):
+        for name, mode in modes.items():
             mode.time(batches)
+            # progress on stderr: a large-shape run takes minutes, stdout keeps the one JSON line
+            print(
+                f"round {r + 1}/{rounds} {name}: {mode.tokens_per_s[-1]:,.0f} tok/s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     best = {
         side: max((m for m in modes if m.startswith(side)), key=lambda m: modes[m].median)
