@@ -72,12 +72,12 @@ def test_tensorboard_events_are_the_ledgers_numbers(home):
     )
     assert runner.invoke(app, ["run", "tb", "-q"]).exit_code == 0
     run = RunDir(home / "tb")
-    want = [(r["tokens"], as_stored(r["loss"])) for r in ledger_records(run)]
+    records = ledger_records(run)
+    want = [(r["tokens"], as_stored(r["loss"])) for r in records]
     assert scalars(run, "all/loss") == want  # written while training
     shutil.rmtree(run.tensorboard)
     assert runner.invoke(app, ["tensorboard", "tb"]).exit_code == 0
     assert scalars(run, "all/loss") == want  # and after the fact
-    records = ledger_records(run)
     dev = [(r["tokens"], as_stored(r["dev_loss"])) for r in records if "dev_loss" in r]
     assert scalars(run, "all/dev_loss") == dev
 

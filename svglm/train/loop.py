@@ -63,7 +63,8 @@ def make_optimizer(model: torch.nn.Module, stage: StageConfig) -> torch.optim.Ad
         {"params": decay, "weight_decay": stage.weight_decay},
         {"params": keep, "weight_decay": 0.0},
     ]
-    fused = next(model.parameters()).device.type in FUSED_ADAMW or None
+    device = next(model.parameters()).device.type
+    fused = True if device in FUSED_ADAMW else None  # None: torch's own pick for the device
     return torch.optim.AdamW(groups, lr=stage.lr, betas=(0.9, 0.95), eps=1e-8, fused=fused)
 
 
