@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import struct
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
+import gguf
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -252,6 +256,45 @@ def test_gguf_readers_load_or_refuse_damaged_files(tmp_path, gguf_bytes, rng, da
     path.write_bytes(bytes(data))
     for read in (read_gguf_config, read_gguf_tokenizer, read_gguf):
         loads_or_refuses(read, path)
+
+
+# Reads a GGUF file three ways and prints each refusal: run in a child process whose address
+# space is capped, so that a reader looping without end fails the test instead of exhausting
+# the machine (the bug below took a `make test` to 24 GB before the kernel killed it).
+READ_GGUF = """
+import sys
+from pathlib import Path
+from svglm.errors import SvglmError
+from svglm.model.gguf_io import read_gguf, read_gguf_config, read_gguf_tokenizer
+for read in (read_gguf_config, read_gguf_tokenizer, read_gguf):
+    try:
+        read(Path(sys.argv[1]))
+    except SvglmError as e:
+        print(e)
+"""
+
+
+def test_a_gguf_array_longer_than_its_file_is_refused(tmp_path, gguf_bytes):
+    """Found by the fuzzer above: one damaged byte turned `general.architecture` from a string
+    into an array whose length field claimed 7.9e18 int32s. gguf's reader reads an empty array
+    past the end of a file and carried on, once per claimed element."""
+    data = bytearray(gguf_bytes)
+    at = data.index(b"general.architecture") + len(b"general.architecture")
+    array, int32 = int(gguf.GGUFValueType.ARRAY), int(gguf.GGUFValueType.INT32)
+    data[at : at + 16] = struct.pack("<IIQ", array, int32, 2**62)  # type, item type, length
+    path = tmp_path / "long.gguf"
+    path.write_bytes(bytes(data))
+    cap = 4 << 30  # bytes of address space; importing torch takes about 0.7 GB of it
+    child = subprocess.run(
+        [sys.executable, "-c", READ_GGUF, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,  # a hang guard only: capped, a looping reader fails within a minute
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)),
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    refusals = child.stdout.splitlines()
+    assert len(refusals) == 3 and all("not a readable GGUF file" in r for r in refusals)
 
 
 def test_fuzz_targets_reject_something(tmp_path):

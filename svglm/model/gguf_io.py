@@ -163,6 +163,21 @@ def damaged_is_one_line(read: Callable[..., T]) -> Callable[..., T]:
     return guarded
 
 
+class BoundedReader(gguf.GGUFReader):
+    """gguf's reader, refusing to read past the end of the file. Past the end the library reads
+    an empty array and carries on, so an array whose length field was damaged loops once per
+    element it claims: a 124-byte file claiming 7.9e18 int32s grew the process to 24 GB until
+    the kernel killed it (tests/test_fuzz.py found it). Each read now either lies inside the
+    file or fails, so a loop over a field's elements ends within the file's length. `_get` is
+    gguf's private function that every read goes through; a gguf release that stopped calling
+    it would fail tests/test_fuzz.py, in a process whose memory is capped."""
+
+    def _get(self, offset: int, dtype: Any, count: int = 1, override_order: Any = None) -> Any:
+        if offset < 0 or offset + np.dtype(dtype).itemsize * int(count) > len(self.data):
+            raise ValueError(f"a field at byte {offset} runs past the end of the file")
+        return super()._get(offset, dtype, count, override_order)
+
+
 def _field(reader: gguf.GGUFReader, key: str) -> Any:
     f = reader.get_field(key)
     return None if f is None else f.contents()
@@ -193,13 +208,13 @@ def _config(reader: gguf.GGUFReader, path: Path, use_svglm_config: bool) -> Mode
 @damaged_is_one_line
 def read_gguf_config(path: Path) -> ModelConfig:
     """Only the config: the reader memory-maps the tensors and nothing is copied."""
-    return _config(gguf.GGUFReader(str(path)), path, True)
+    return _config(BoundedReader(str(path)), path, True)
 
 
 @damaged_is_one_line
 def read_gguf_tokenizer(path: Path) -> str | None:
     """The tokenizer.json text the file carries, if any."""
-    return _field(gguf.GGUFReader(str(path)), HF_TOKENIZER_KEY)
+    return _field(BoundedReader(str(path)), HF_TOKENIZER_KEY)
 
 
 @damaged_is_one_line
@@ -207,7 +222,7 @@ def read_gguf(
     path: Path, use_svglm_config: bool = True
 ) -> tuple[ModelConfig, dict[str, torch.Tensor], str | None]:
     """Config, HF-named weights and the tokenizer.json text (when the file carries one)."""
-    reader = gguf.GGUFReader(str(path))
+    reader = BoundedReader(str(path))
     cfg = _config(reader, path, use_svglm_config)
     names = gguf.get_tensor_name_map(ARCH[cfg.architecture], cfg.n_layer)
     wanted = {}
