@@ -170,7 +170,8 @@ class BoundedReader(gguf.GGUFReader):
     the kernel killed it (tests/test_fuzz.py found it). Each read now either lies inside the
     file or fails, so a loop over a field's elements ends within the file's length. `_get` is
     gguf's private function that every read goes through; a gguf release that stopped calling
-    it would fail tests/test_fuzz.py, in a process whose memory is capped."""
+    it would fail tests/test_fuzz.py, in a process whose memory is capped. (llama.cpp's PR
+    #27188 adds size guards to the reader itself; gguf 0.19.0, the newest on PyPI, lacks them.)"""
 
     def _get(self, offset: int, dtype: Any, count: int = 1, override_order: Any = None) -> Any:
         if offset < 0 or offset + np.dtype(dtype).itemsize * int(count) > len(self.data):
